@@ -1,0 +1,198 @@
+"""Model artifacts that are safe to load: safetensors for arrays, JSON for the rest.
+
+A model directory holds exactly three files::
+
+    manifest.json        format name and version, synth-ray version, sha256 and size of each file
+    model.json           metadata, transform parameters, generator config, training info
+    tensors.safetensors  the generator's arrays
+
+Loading never unpickles and never imports code named by the files. It refuses a
+directory with unexpected files, a checksum or size mismatch, malformed JSON, or a
+format version newer than this synth-ray reads, each with a message saying what to do.
+Saving writes to a temporary sibling directory and renames it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synth_ray._version import __version__
+from synth_ray.errors import ArtifactError, SynthRayError
+from synth_ray.file_modes import publishable
+
+if TYPE_CHECKING:
+    from synth_ray.synthesizer import Synthesizer
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_model", "save_model"]
+
+FORMAT_NAME = "synth-ray-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_JSON = "model.json"
+TENSORS = "tensors.safetensors"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _model_document(synth: Synthesizer) -> dict[str, Any]:
+    return {
+        "model": synth.training.model,
+        "model_config": synth.generator.config(),
+        "model_columns": [c.to_dict() for c in synth.generator.columns],
+        "chunk_rows": synth.chunk_rows,
+        "schema_fingerprint": synth.metadata.schema_fingerprint(),
+        "metadata": synth.metadata.to_dict(),
+        "transforms": synth.transformer.to_dict(),
+        "training": synth.training.to_dict(),
+    }
+
+
+def _write_files(synth: Synthesizer, folder: Path) -> None:
+    from safetensors.numpy import save_file
+
+    (folder / MODEL_JSON).write_text(
+        json.dumps(_model_document(synth), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    tensors = {k: np.ascontiguousarray(v) for k, v in synth.generator.tensors().items()}
+    save_file(tensors, str(folder / TENSORS), metadata={"format": FORMAT_NAME})
+    files = {name: {"sha256": _sha256(folder / name), "bytes": (folder / name).stat().st_size}
+             for name in (MODEL_JSON, TENSORS)}
+    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "synth_ray_version": __version__, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def save_model(synth: Synthesizer, path: str | Path) -> Path:
+    """Write ``synth`` to the directory ``path``, replacing a model already there.
+
+    Raises:
+        ArtifactError: ``path`` is a file, or a non-empty directory that is not a model.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ArtifactError(f"{str(target)!r} is a file; give a directory path for the model")
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise ArtifactError(
+            f"{str(target)!r} is a non-empty directory that holds no synth-ray model; "
+            "choose an empty or new directory so that nothing of yours is overwritten"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    try:
+        _write_files(synth, staging)
+        publishable(staging)
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, retired / "model")
+            os.replace(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    if not folder.is_dir():
+        raise ArtifactError(
+            f"no model at {str(folder)!r}: expected a directory written by `synth-ray fit` or save()"
+        )
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{str(folder)!r} has no {MANIFEST}: it is not a synth-ray model") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} is corrupt ({exc}); refit the model") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise ArtifactError(f"{str(folder)!r} is not a synth-ray model (manifest format is wrong)")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} has an invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ArtifactError(
+            f"the model at {str(folder)!r} was written by synth-ray "
+            f"{manifest.get('synth_ray_version')} in format version {version}; this synth-ray "
+            f"{__version__} reads up to version {FORMAT_VERSION}: upgrade synth-ray to load it"
+        )
+    return manifest
+
+
+def _verify_files(folder: Path, files: Mapping[str, Any]) -> None:
+    expected = {MODEL_JSON, TENSORS}
+    if set(files) != expected:
+        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} lists {sorted(files)}, expected {sorted(expected)}")
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in expected | {MANIFEST})
+    if extra:
+        raise ArtifactError(
+            f"unexpected file(s) {extra} in model directory {str(folder)!r}: a model holds only "
+            f"{MANIFEST}, {MODEL_JSON} and {TENSORS}; remove the others (they are never loaded)"
+        )
+    for name, entry in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise ArtifactError(f"{name} is missing from model directory {str(folder)!r}; refit or re-copy it")
+        if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
+            raise ArtifactError(
+                f"{name} in {str(folder)!r} does not match its checksum in {MANIFEST}: the file is "
+                "truncated, corrupt or was modified; restore it from the original save, or refit"
+            )
+
+
+def load_model(path: str | Path) -> Synthesizer:
+    """Read the model directory ``path``.
+
+    Raises:
+        ArtifactError: missing, corrupt, tampered, or newer-format artifact.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(path)
+    manifest = _read_manifest(folder)
+    _verify_files(folder, manifest.get("files") or {})
+    try:
+        document = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
+        tensors = load_file(str(folder / TENSORS))
+        return _build(document, tensors)
+    except SynthRayError as exc:
+        raise ArtifactError(f"model at {str(folder)!r} cannot be loaded: {exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, SafetensorError, OSError) as exc:
+        raise ArtifactError(
+            f"model at {str(folder)!r} is malformed ({type(exc).__name__}: {exc}); refit the model"
+        ) from None
+
+
+def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> Synthesizer:
+    from synth_ray.metadata import TableMetadata
+    from synth_ray.models.registry import generator_class
+    from synth_ray.synthesizer import Synthesizer, TrainingInfo
+    from synth_ray.transforms.model_frame import ModelColumn
+    from synth_ray.transforms.table_transformer import TableTransformer
+
+    metadata = TableMetadata.from_dict(document["metadata"])
+    if metadata.schema_fingerprint() != document["schema_fingerprint"]:
+        raise ArtifactError("the schema fingerprint does not match the stored schema")
+    transformer = TableTransformer.from_dict(document["transforms"], schema=metadata.arrow_schema)
+    columns = [ModelColumn.from_dict(c) for c in document["model_columns"]]
+    generator = generator_class(document["model"]).from_state(
+        columns=columns, config=document["model_config"], tensors=tensors
+    )
+    return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
+                       training=TrainingInfo(**document["training"]),
+                       chunk_rows=int(document["chunk_rows"]))

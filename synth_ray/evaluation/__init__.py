@@ -1,0 +1,1 @@
+"""Evaluating synthetic tables against real ones: fidelity first (issue 3 adds the rest)."""

@@ -1,0 +1,1 @@
+"""Generators: models that learn a model-space table and sample new ones."""

@@ -1,0 +1,139 @@
+"""The fitted synthesizer: metadata + table transformer + generator, and its verbs.
+
+``Synthesizer`` is a thin facade over the pipeline functions (:func:`fit_synthesizer`,
+:mod:`synth_ray.sampling`, :mod:`synth_ray.artifacts`) for users who expect one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from synth_ray.metadata import TableMetadata
+from synth_ray.metadata_inference import infer_metadata
+from synth_ray.models.base import Generator
+from synth_ray.models.registry import generator_class
+from synth_ray.randomness import check_seed
+from synth_ray.sampling import check_rows, iter_tables, sample_rows, sample_table
+from synth_ray.table_input import TableLike, to_arrow
+from synth_ray.table_spec import TableSpec, load_table_spec
+from synth_ray.transforms.table_transformer import TableTransformer
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "Synthesizer", "TrainingInfo", "fit_synthesizer"]
+
+DEFAULT_CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """How a synthesizer was fitted, kept in its artifact.
+
+    Attributes:
+        model: the generator kind.
+        seed: the fit seed.
+        rows: real rows the generator learned from.
+        seconds: wall time of the fit.
+        options: the generator's options.
+    """
+
+    model: str
+    seed: int
+    rows: int
+    seconds: float
+    options: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "options": dict(self.options)}
+
+
+class Synthesizer:
+    """A fitted generator of one table.
+
+    Example:
+        >>> synth = Synthesizer.fit(df, seed=0)                   # doctest: +SKIP
+        >>> synth.sample(1_000, seed=42)                          # doctest: +SKIP
+        >>> synth.save("models/orders"); Synthesizer.load("models/orders")  # doctest: +SKIP
+    """
+
+    def __init__(self, *, metadata: TableMetadata, transformer: TableTransformer,
+                 generator: Generator, training: TrainingInfo,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+        self.metadata = metadata
+        self.transformer = transformer
+        self.generator = generator
+        self.training = training
+        self.chunk_rows = chunk_rows
+
+    @classmethod
+    def fit(cls, data: TableLike, *, model: str = "copula",
+            spec: TableSpec | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
+            options: Mapping[str, Any] | None = None) -> Synthesizer:
+        """Learn a generator of ``data``; see :func:`fit_synthesizer`."""
+        return fit_synthesizer(data, model=model, spec=spec, seed=seed, options=options)
+
+    def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
+        """``n`` synthetic rows as a pandas DataFrame (pandas dtypes restored)."""
+        return self.sample_arrow(n, seed=seed).to_pandas()
+
+    def sample_arrow(self, n: int, *, seed: int = 0, threads: int | None = None) -> pa.Table:
+        """``n`` synthetic rows as an Arrow table with exactly the real table's schema."""
+        return sample_table(self, n=n, seed=seed, threads=threads)
+
+    def sample_rows(self, start: int, stop: int, *, seed: int = 0) -> pa.Table:
+        """Rows ``[start, stop)`` of the sample with ``seed``: any split concatenates to ``sample``."""
+        return sample_rows(self, start=start, stop=stop, seed=seed)
+
+    def iter_batches(self, n: int, *, seed: int = 0, threads: int | None = None) -> Iterator[pa.Table]:
+        """``n`` rows as a bounded-memory stream of Arrow tables (one per chunk)."""
+        return iter_tables(self, start=0, stop=check_rows(n), seed=seed, threads=threads)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (safetensors + JSON); see :func:`synth_ray.artifacts.save_model`."""
+        from synth_ray.artifacts import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Read a model directory; nothing is ever unpickled."""
+        from synth_ray.artifacts import load_model
+
+        return load_model(path)
+
+    def __repr__(self) -> str:
+        return (f"Synthesizer(model={self.training.model!r}, columns={len(self.metadata)}, "
+                f"trained_on={self.training.rows} rows)")
+
+
+def fit_synthesizer(data: TableLike, *, model: str = "copula",
+                    spec: TableSpec | Mapping[str, Any] | str | Path | None = None,
+                    seed: int = 0, options: Mapping[str, Any] | None = None) -> Synthesizer:
+    """Infer metadata, fit the transforms, then fit a generator on model space.
+
+    Args:
+        data: the real table (pandas DataFrame or Arrow table).
+        model: generator kind (``copula``).
+        spec: a table spec (file path, dict or :class:`TableSpec`) that overrides inference.
+        seed: seed of every random choice made while fitting.
+        options: the generator's own settings.
+    """
+    seed = check_seed(seed)
+    started = time.perf_counter()
+    generator_cls = generator_class(model)
+    table = to_arrow(data)
+    metadata = infer_metadata(table, spec=load_table_spec(spec))
+    transformer = TableTransformer.fit(table, metadata)
+    frame = transformer.forward(table)
+    generator = generator_cls.fit(frame, columns=transformer.model_columns,
+                                  options=dict(options or {}), seed=seed)
+    training = TrainingInfo(model=model, seed=seed, rows=table.num_rows,
+                            seconds=time.perf_counter() - started, options=dict(options or {}))
+    return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
+                       training=training)

@@ -1,0 +1,98 @@
+"""Table specs: a user's declarations about columns, which always win over inference.
+
+A spec is a YAML or JSON file (or a dict) such as::
+
+    columns:
+      order_id: {kind: id}
+      email:    {kind: pii, pii_type: email}
+      price:    {kind: numerical, min: 0, decimals: 2}
+      zip_code: {kind: categorical}
+
+YAML is read with ``yaml.safe_load``: a spec can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from synth_ray.config_checks import check_keys
+from synth_ray.errors import ConfigError
+from synth_ray.metadata import ColumnKind, PiiType
+
+__all__ = ["ColumnSpec", "TableSpec", "load_table_spec"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnSpec:
+    """What a user declares about one column; unset fields are inferred."""
+
+    kind: ColumnKind | None = None
+    pii_type: PiiType | None = None
+    min: float | str | None = None
+    max: float | str | None = None
+    decimals: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, column: str) -> ColumnSpec:
+        """Parse one column's entry, naming the column in any error."""
+        where = f"spec of column {column!r}"
+        check_keys(data, allowed=[f.name for f in fields(cls)], where=where)
+        values = dict(data)
+        try:
+            if values.get("kind") is not None:
+                values["kind"] = ColumnKind(values["kind"])
+            if values.get("pii_type") is not None:
+                values["pii_type"] = PiiType(values["pii_type"])
+                values.setdefault("kind", ColumnKind.PII)
+        except ValueError as exc:
+            kinds = ", ".join(k.value for k in ColumnKind)
+            pii = ", ".join(p.value for p in PiiType)
+            raise ConfigError(f"{where}: {exc}; kind is one of {kinds}; pii_type one of {pii}") from None
+        decimals = values.get("decimals")
+        if decimals is not None and (not isinstance(decimals, int) or not 0 <= decimals <= 15):
+            raise ConfigError(f"{where}: decimals must be an integer from 0 to 15, got {decimals!r}")
+        if values.get("kind") is ColumnKind.PII and values.get("pii_type") is None:
+            raise ConfigError(f"{where}: kind 'pii' needs a pii_type (one of {', '.join(PiiType)})")
+        return cls(**values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSpec:
+    """A user's declarations for a table: per-column specs by column name."""
+
+    columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TableSpec:
+        """Parse a spec dict (as read from YAML or JSON)."""
+        if data is None:
+            return cls()
+        check_keys(data, allowed=["columns"], where="table spec")
+        raw = data.get("columns") or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError("table spec: 'columns' must map column names to their specs")
+        return cls(columns={str(k): ColumnSpec.from_dict(v or {}, column=str(k)) for k, v in raw.items()})
+
+
+def load_table_spec(source: str | Path | Mapping[str, Any] | TableSpec | None) -> TableSpec:
+    """Load a spec from a YAML/JSON file, a dict, or pass a :class:`TableSpec` through."""
+    if source is None or isinstance(source, TableSpec):
+        return source or TableSpec()
+    if isinstance(source, Mapping):
+        return TableSpec.from_dict(source)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read table spec {str(path)!r}: {exc.strerror}") from None
+    import yaml
+
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"table spec {str(path)!r} is not valid YAML/JSON: {exc}") from None
+    return TableSpec.from_dict(data)

@@ -1,0 +1,1 @@
+"""Reversible column transforms between real tables and model space."""
