@@ -182,6 +182,6 @@ def _infer_decimals(values: pa.Array) -> int | None:
     if len(x) > _PROBE_ROWS * 10:
         x = x[:: len(x) // (_PROBE_ROWS * 10)]
     for d in range(_MAX_DECIMALS + 1):
-        if np.allclose(np.round(x, d), x, rtol=1e-12, atol=0.0):
+        if np.array_equal(np.round(x, d), x):  # exact: the nearest double to a d-decimal
             return d
     return None

@@ -80,7 +80,9 @@ class Synthesizer:
 
     def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
         """``n`` synthetic rows as a pandas DataFrame (pandas dtypes restored)."""
-        return self.sample_arrow(n, seed=seed).to_pandas()
+        from synth_ray.pandas_output import to_pandas
+
+        return to_pandas(self.sample_arrow(n, seed=seed))
 
     def sample_arrow(self, n: int, *, seed: int = 0, threads: int | None = None) -> pa.Table:
         """``n`` synthetic rows as an Arrow table with exactly the real table's schema."""

@@ -160,9 +160,23 @@ def _write_delta(batches: Iterable[pa.Table], schema: pa.Schema, target: Path,
 
     counter = [0]
     stored = delta_schema(schema)
-    reader = pa.RecordBatchReader.from_batches(stored, _counted(batches, counter, stored))
-    write_deltalake(str(target), reader, mode=mode,  # type: ignore[arg-type]
-                    schema_mode="overwrite" if mode == "overwrite" else None)
+    failure: list[BaseException] = []
+
+    def guarded() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from _counted(batches, counter, stored)
+        except BaseException as exc:  # re-raised below as itself, not wrapped by deltalake
+            failure.append(exc)
+            raise
+
+    reader = pa.RecordBatchReader.from_batches(stored, guarded())
+    try:
+        write_deltalake(str(target), reader, mode=mode,  # type: ignore[arg-type]
+                        schema_mode="overwrite" if mode == "overwrite" else None)
+    except Exception:
+        if failure:
+            raise failure[0] from None
+        raise
     return counter[0], DeltaTable(str(target)).version()
 
 

@@ -32,7 +32,7 @@ class CategoricalTransform(ColumnTransform):
     kind_name = "categorical"
 
     def __init__(self, *, name: str, arrow_type: pa.DataType, categories: list[Any],
-                 counts: list[int], nullable: bool) -> None:
+                 counts: list[int], nullable: bool, dictionary: list[Any] | None = None) -> None:
         super().__init__(name=name, arrow_type=arrow_type)
         vt = _value_type(arrow_type)
         if not (pa.types.is_string(vt) or pa.types.is_large_string(vt) or pa.types.is_integer(vt)
@@ -44,19 +44,28 @@ class CategoricalTransform(ColumnTransform):
         self.categories = categories
         self.counts = counts
         self.nullable = nullable
-        self._dictionary = pa.array(categories, type=vt)
+        self._values = pa.array(categories, type=vt)
+        # Dictionary columns keep the real dictionary (its order is a pandas category order).
+        self.dictionary = dictionary
+        if dictionary is not None:
+            position = {v: i for i, v in enumerate(dictionary)}
+            self._remap = pa.array([position[c] for c in categories], type=pa.int32())
+            self._dictionary = pa.array(dictionary, type=vt)
 
     @classmethod
     def fit(cls, *, name: str, arrow_type: pa.DataType, values: pa.Array) -> CategoricalTransform:
         """Learn the categories and their counts."""
+        dictionary = None
         if pa.types.is_dictionary(values.type):
+            dictionary = values.dictionary.to_pylist()
             values = values.dictionary_decode()
         vc = pc.value_counts(values.drop_null())
         cats = vc.field("values").to_pylist()
         counts = vc.field("counts").to_numpy()
         order = sorted(range(len(cats)), key=lambda i: (-counts[i], str(cats[i])))
         return cls(name=name, arrow_type=arrow_type, categories=[cats[i] for i in order],
-                   counts=[int(counts[i]) for i in order], nullable=values.null_count > 0)
+                   counts=[int(counts[i]) for i in order], nullable=values.null_count > 0,
+                   dictionary=dictionary)
 
     @property
     def model_column(self) -> ModelColumn:
@@ -70,7 +79,7 @@ class CategoricalTransform(ColumnTransform):
             values = values.combine_chunks()
         if pa.types.is_dictionary(values.type):
             values = values.dictionary_decode()
-        codes = pc.fill_null(pc.index_in(values, value_set=self._dictionary), 0)
+        codes = pc.fill_null(pc.index_in(values, value_set=self._values), 0)
         x = codes.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
         if values.null_count == 0:
             return x, None
@@ -80,19 +89,20 @@ class CategoricalTransform(ColumnTransform):
         """Categories for the codes, in the column's exact Arrow type."""
         codes = pa.array(np.clip(values, 0, len(self.categories) - 1).astype(np.int32),
                          mask=nulls)
-        if pa.types.is_dictionary(self.arrow_type):
-            return pa.DictionaryArray.from_arrays(
-                codes.cast(self.arrow_type.index_type), self._dictionary  # type: ignore[attr-defined]
-            )
-        return self._dictionary.take(codes)
+        if self.dictionary is not None:
+            indices = self._remap.take(codes).cast(self.arrow_type.index_type)  # type: ignore[attr-defined]
+            return pa.DictionaryArray.from_arrays(indices, self._dictionary)
+        return self._values.take(codes)
 
     def params(self) -> dict[str, Any]:
-        """Categories (most frequent first), their counts, nullability."""
-        return {"categories": self.categories, "counts": self.counts, "nullable": self.nullable}
+        """Categories (most frequent first), counts, nullability, the real dictionary if any."""
+        return {"categories": self.categories, "counts": self.counts, "nullable": self.nullable,
+                "dictionary": self.dictionary}
 
     @classmethod
     def from_params(cls, *, name: str, arrow_type: pa.DataType,
                     params: Mapping[str, Any]) -> CategoricalTransform:
         """Rebuild from :meth:`params`."""
         return cls(name=name, arrow_type=arrow_type, categories=list(params["categories"]),
-                   counts=[int(c) for c in params["counts"]], nullable=bool(params["nullable"]))
+                   counts=[int(c) for c in params["counts"]], nullable=bool(params["nullable"]),
+                   dictionary=params.get("dictionary"))
