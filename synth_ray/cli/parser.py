@@ -54,8 +54,17 @@ examples:
 """
 
 
+def _common() -> argparse.ArgumentParser:
+    """Options every sub-command takes, accepted after the sub-command's name too."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars")
+    return common
+
+
 def _add_fit(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("fit", help="learn a generator of a table", epilog=_FIT_EXAMPLES,
+                       parents=[_common()],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="INPUT", help="the real table (see below)")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="directory to write the model to")
@@ -68,6 +77,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("sample", help="write synthetic rows to a table", epilog=_SAMPLE_EXAMPLES,
+                       parents=[_common()],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", metavar="MODEL_DIR", help="a model directory written by `fit`")
     p.add_argument("--rows", type=int, required=True, metavar="N", help="number of rows")
@@ -81,7 +91,8 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("demo", help="run the main job end to end on a bundled real table")
+    p = sub.add_parser("demo", help="run the main job end to end on a bundled real table",
+                       parents=[_common()])
     p.add_argument("--workdir", default="work", help="where models and tables go (default: ./work)")
     p.add_argument("--dataset", default="diamonds", help="bundled dataset (default: diamonds)")
     p.add_argument("--rows", type=int, default=None, help="rows to generate (default: as many as real)")

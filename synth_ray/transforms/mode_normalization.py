@@ -1,18 +1,22 @@
 """Mode-specific normalization of a continuous column (CTGAN, Xu et al., NeurIPS 2019).
 
 A continuous column is often multi-modal and heavy-tailed; min-max scaling then
-squashes most values into a sliver of ``[-1, 1]`` and a network's ``tanh`` output
-cannot hit them. Mode-specific normalization fits a 1-D Gaussian mixture to the
-column and represents each value ``x`` by a mode ``k`` (one-hot, learned by a
-``softmax`` head) and the position inside that mode, ``alpha = (x - mu_k) / (4 sigma_k)``
-(learned by a ``tanh`` head). The way back is ``x = alpha * 4 sigma_k + mu_k``.
+squashes most values into a sliver of ``[-1, 1]`` that a network's ``tanh`` output
+hardly resolves. Mode-specific normalization fits a 1-D Gaussian mixture to the
+column and represents each value ``x`` by a mode ``k`` (one-hot, produced by a
+``softmax`` head) and its position inside that mode,
+``alpha = (x - mu_k) / (4 sigma_k)`` (produced by a ``tanh`` head). The way back is
+``x = alpha * 4 sigma_k + mu_k``.
 
-The mixture is a variational Bayesian Gaussian mixture (Bishop, PRML section 10.2):
-a Dirichlet prior of small concentration on the weights lets the data switch off
-the components it does not need, so the number of modes is learned, not chosen.
-Everything here works on the float64 model-space arrays that
+The mixture is fitted by variational Bayes (Bishop, PRML section 10.2) with a
+Dirichlet prior of small concentration on the weights and Normal-Gamma priors on
+each mean and precision. Coordinate ascent alone rarely empties a component that
+shares a mode with another, so components are then pruned greedily while that
+removes one and raises the evidence lower bound (PRML section 10.2.4 uses the bound
+for model comparison): the number of modes is learned, not chosen. Everything here
+works on the finite float64 model-space arrays that
 :mod:`synth_ray.transforms.numerical` and :mod:`synth_ray.transforms.datetime`
-produce (finite, nulls already imputed).
+produce.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.special import digamma
+from scipy.special import digamma, gammaln
 
 from synth_ray.config_checks import check_keys
 from synth_ray.errors import ConfigError, DataError
@@ -40,17 +44,25 @@ __all__ = [
 
 # Priors, in standardised units (the fit works on (x - mean) / std). They are weak on
 # purpose: the mean prior N(0, 1 / (beta0 * lambda)) has a standard deviation of ten
-# data standard deviations, and the Gamma prior on each precision (a Wishart in 1-D,
+# data standard deviations, and the Gamma prior on each precision (the 1-D Wishart,
 # nu0 = 1 degree of freedom, scale W0 = 1) counts as one pseudo-observation at squared
-# distance 1. The last is what keeps a component on a single repeated value (a
-# constant stretch, an integer level) from collapsing to zero variance.
+# distance 1. The latter keeps a component on a single repeated value (a constant
+# stretch, one level of an integer column) from collapsing to zero variance.
 _PRIOR_MEAN_PRECISION = 1e-2  # beta0
 _PRIOR_DOF = 1.0  # nu0
 _PRIOR_SCALE_INV = 1.0  # 1 / W0
-# A component whose responsibilities sum to less than this many rows is dropped while
-# fitting: E[ln pi_k] is then about -1 / (alpha0 + N_k) and it never recovers.
+_SHAPE0, _RATE0 = _PRIOR_DOF / 2, _PRIOR_SCALE_INV / 2  # the same as Gamma(shape, rate)
+_LGAMMA_SHAPE0, _LOG_RATE0 = math.lgamma(_SHAPE0), math.log(_RATE0)
+_LOG_2PI = math.log(2 * math.pi)
+# Values are grouped into bins this many per standard deviation; each bin keeps its
+# count, mean and within-bin scatter, so the sufficient statistics stay exact and only
+# the responsibilities are shared inside a bin (a restricted variational family, so
+# the bound is still a bound). 50,000 values become a couple of thousand bins.
+_BINS_PER_STD = 128
+# A component holding fewer rows than this is dropped while fitting: its E[ln pi_k]
+# is then below -1 / (alpha0 + N_k) and it would never recover.
 _DEAD_COMPONENT_ROWS = 1e-3
-# Relative standard deviation given to a constant column's single mode.
+# A constant column's single mode gets this standard deviation relative to max(|x|, 1).
 _CONSTANT_RELATIVE_STD = 1e-6
 _PARAM_KEYS = ("weights", "means", "stds")
 
@@ -60,7 +72,7 @@ class SpanActivation(enum.StrEnum):
 
     Attributes:
         TANH: one value in ``[-1, 1]`` (the position ``alpha`` inside a mode).
-        SOFTMAX: a one-hot block (the mode, or a category elsewhere).
+        SOFTMAX: a one-hot block (the mode here; a category in other encodings).
     """
 
     TANH = "tanh"
@@ -84,7 +96,7 @@ class GaussianMixture1D(NamedTuple):
     """A fitted 1-D Gaussian mixture, components sorted by mean.
 
     Attributes:
-        weights: mixing weights, summing to 1.
+        weights: mixing weights (posterior means), summing to 1.
         means: component means, in the input's units.
         stds: component standard deviations (all > 0), in the input's units.
     """
@@ -92,6 +104,17 @@ class GaussianMixture1D(NamedTuple):
     weights: np.ndarray
     means: np.ndarray
     stds: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Bins:
+    """Standardised values grouped into narrow bins, with exact sufficient statistics."""
+
+    values: np.ndarray  # mean of each bin
+    counts: np.ndarray  # rows in each bin (float64)
+    weighted: np.ndarray  # counts * values
+    weighted_sq: np.ndarray  # sum of squares of the bin's rows
+    spread: np.ndarray  # mean squared deviation from the bin mean
 
 
 @dataclass(frozen=True)
@@ -103,6 +126,21 @@ class _Posterior:
     mean: np.ndarray  # m_k
     scale_inv: np.ndarray  # 1 / W_k
     dof: np.ndarray  # nu_k
+
+    def without(self, k: int) -> _Posterior:
+        """The posterior with component ``k`` removed."""
+        keep = np.arange(self.alpha.size) != k
+        return _Posterior(alpha=self.alpha[keep], beta=self.beta[keep], mean=self.mean[keep],
+                          scale_inv=self.scale_inv[keep], dof=self.dof[keep])
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The knobs of one fit, passed together to the inner loops."""
+
+    alpha0: float
+    max_iter: int
+    tol: float
 
 
 def _as_finite_1d(x: np.ndarray, *, what: str) -> np.ndarray:
@@ -127,37 +165,53 @@ def _check_fit_args(*, max_components: int, weight_concentration: float, max_ite
                         ("max_rows", max_rows)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-    if not (math.isfinite(weight_concentration) and weight_concentration > 0):
+    if not (isinstance(weight_concentration, int | float) and math.isfinite(weight_concentration)
+            and weight_concentration > 0):
         raise ConfigError(f"weight_concentration must be a finite number > 0, "
                           f"got {weight_concentration!r}")
-    if not (math.isfinite(tol) and tol >= 0):
+    if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
         raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
 
 
-def _standardise(values: np.ndarray) -> tuple[np.ndarray, int, float, float]:
-    """Map distinct values to mean 0, std 1 without overflow, whatever their magnitude.
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, int, float, float]:
+    """Map values to mean 0, std 1 without overflow, whatever their magnitude.
 
-    Values are first scaled by a power of two (exact) so that ``|v| < 1``; only then
+    Values are first scaled by a power of two (exact) so that ``|x| < 1``; only then
     are the mean and std taken, which cannot overflow even for values near 1e308.
 
     Returns:
-        ``(z, exponent, center, scale)`` with ``v = ldexp(z * scale + center, exponent)``.
+        ``(z, exponent, center, scale)`` with ``x = ldexp(z * scale + center, exponent)``.
     """
-    exponent = int(np.frexp(np.max(np.abs(values)))[1])
-    scaled = np.ldexp(values, -exponent)
+    exponent = int(np.frexp(np.max(np.abs(x)))[1])
+    scaled = np.ldexp(x, -exponent)
     center = float(np.mean(scaled))
     scale = float(np.std(scaled))
     return (scaled - center) / scale, exponent, center, scale
 
 
-def _kmeanspp_centres(values: np.ndarray, counts: np.ndarray, k: int,
-                      rng: np.random.Generator) -> np.ndarray:
+def _bin(z: np.ndarray) -> _Bins:
+    """Group standardised values into bins of width ``1 / _BINS_PER_STD``.
+
+    Equal values always share a bin, so an integer column with a few levels becomes a
+    few bins with zero spread and is fitted exactly.
+    """
+    keys = np.floor(z * _BINS_PER_STD).astype(np.int64)
+    _, inverse, counts_int = np.unique(keys, return_inverse=True, return_counts=True)
+    counts = counts_int.astype(np.float64)
+    values = np.bincount(inverse, weights=z) / counts
+    scatter = np.bincount(inverse, weights=(z - values[inverse]) ** 2)
+    return _Bins(values=values, counts=counts, weighted=counts * values,
+                 weighted_sq=counts * values * values + scatter, spread=scatter / counts)
+
+
+def _kmeanspp_centres(bins: _Bins, k: int, rng: np.random.Generator) -> np.ndarray:
     """Up to ``k`` distinct starting means, picked k-means++ style (weighted by counts).
 
     Each next centre is drawn with probability proportional to count times squared
     distance to the nearest centre so far, so centres spread over the modes. Fewer
-    than ``k`` come back when there are fewer distinct values.
+    than ``k`` come back when there are fewer bins.
     """
+    values, counts = bins.values, bins.counts
     centres = [values[rng.choice(values.size, p=counts / counts.sum())]]
     d2 = (values - centres[0]) ** 2
     while len(centres) < k:
@@ -170,66 +224,103 @@ def _kmeanspp_centres(values: np.ndarray, counts: np.ndarray, k: int,
     return np.asarray(centres)
 
 
-def _m_step(values: np.ndarray, counts: np.ndarray, resp: np.ndarray,
-            alpha0: float) -> _Posterior:
+def _m_step(bins: _Bins, resp: np.ndarray, alpha0: float) -> _Posterior:
     """Posterior parameters from responsibilities (Bishop eqs. 10.51-10.53, 10.58-10.63)."""
-    nk = counts @ resp
-    sx = (counts * values) @ resp
-    sxx = (counts * values * values) @ resp
+    nk = resp @ bins.counts
+    sx = resp @ bins.weighted
+    sxx = resp @ bins.weighted_sq
     xbar = sx / np.maximum(nk, np.finfo(np.float64).tiny)
     scatter = np.maximum(sxx - sx * xbar, 0.0)  # N_k * S_k
     beta = _PRIOR_MEAN_PRECISION + nk
-    # m0 = 0: the data are standardised.
-    shift = _PRIOR_MEAN_PRECISION * nk / beta * xbar * xbar
+    shift = _PRIOR_MEAN_PRECISION * nk / beta * xbar * xbar  # m0 = 0: data are standardised
     return _Posterior(alpha=alpha0 + nk, beta=beta, mean=nk * xbar / beta,
                       scale_inv=_PRIOR_SCALE_INV + scatter + shift, dof=_PRIOR_DOF + nk)
 
 
-def _e_step(values: np.ndarray, post: _Posterior) -> tuple[np.ndarray, np.ndarray]:
-    """Responsibilities and per-value log normaliser (Bishop eqs. 10.46, 10.64-10.66).
+def _e_step(bins: _Bins, post: _Posterior, alpha0: float) -> tuple[np.ndarray, float]:
+    """Responsibilities and the evidence lower bound (Bishop eqs. 10.46, 10.64-10.66).
+
+    ``log rho`` is averaged over the rows of a bin, hence the ``spread`` term. With
+    responsibilities optimal for ``post``, the bound is ``sum_n log sum_k rho_nk`` minus
+    the KL divergence of the weights, means and precisions from their priors; that KL
+    is what makes a superfluous component cost more than it explains.
 
     Returns:
-        ``(resp, log_norm)``: ``resp[n, k] = rho_nk / sum_j rho_nj``, and
-        ``log_norm[n] = log sum_k rho_nk``.
+        ``(resp, bound)``: ``resp[k, b] = rho_kb / sum_j rho_jb`` (components on the
+        first axis, so that reductions over components are row-wise and fast).
     """
-    e_log_pi = digamma(post.alpha) - digamma(post.alpha.sum())
-    e_log_lambda = digamma(post.dof / 2) + math.log(2.0) - np.log(post.scale_inv)
-    e_precision = post.dof / post.scale_inv
-    const = e_log_pi + 0.5 * e_log_lambda - 0.5 * math.log(2 * math.pi) - 0.5 / post.beta
-    log_rho = const - 0.5 * e_precision * (values[:, None] - post.mean) ** 2
-    top = log_rho.max(axis=1, keepdims=True)
-    rho = np.exp(log_rho - top)
-    total = rho.sum(axis=1, keepdims=True)
-    return rho / total, (np.log(total) + top)[:, 0]
+    a_sum = float(post.alpha.sum())
+    dig_alpha = digamma(post.alpha) - digamma(a_sum)  # E[ln pi_k]
+    shape, rate = post.dof / 2, post.scale_inv / 2  # q(lambda_k) = Gamma(shape, rate)
+    dig_shape = digamma(shape)
+    log_rate = np.log(rate)
+    const = dig_alpha + 0.5 * (dig_shape - log_rate - _LOG_2PI - 1.0 / post.beta)
+    rho = bins.values - post.mean[:, None]
+    rho *= rho
+    rho += bins.spread
+    rho *= (-0.5 * shape / rate)[:, None]
+    rho += const[:, None]  # log rho
+    top = rho.max(axis=0)
+    rho -= top
+    np.exp(rho, out=rho)
+    total = rho.sum(axis=0)
+    rho /= total
+    expected = float(bins.counts @ (np.log(total) + top))
+    k = post.alpha.size
+    kl_pi = (math.lgamma(a_sum) - gammaln(post.alpha).sum() - math.lgamma(k * alpha0)
+             + k * math.lgamma(alpha0) + ((post.alpha - alpha0) * dig_alpha).sum())
+    ratio = _PRIOR_MEAN_PRECISION / post.beta
+    kl_mean = 0.5 * (ratio + _PRIOR_MEAN_PRECISION * shape / rate * post.mean ** 2
+                     - 1.0 - np.log(ratio))
+    kl_precision = ((shape - _SHAPE0) * dig_shape - gammaln(shape) + _LGAMMA_SHAPE0
+                    + _SHAPE0 * (log_rate - _LOG_RATE0) + shape * (_RATE0 - rate) / rate)
+    return rho, expected - float(kl_pi + kl_mean.sum() + kl_precision.sum())
 
 
 def _drop_dead(resp: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Responsibilities without components that hold (almost) no rows; keeps at least one."""
-    nk = counts @ resp
+    nk = resp @ counts
     alive = nk >= _DEAD_COMPONENT_ROWS
     if alive.all():
         return resp
     alive[np.argmax(nk)] = True
-    return resp[:, alive]
+    return resp[alive]
 
 
-def _run_vb(values: np.ndarray, counts: np.ndarray, resp: np.ndarray, *, alpha0: float,
-            max_iter: int, tol: float) -> _Posterior:
-    """Alternate M and E steps until the mean log normaliser moves less than ``tol``.
+def _run_vb(bins: _Bins, resp: np.ndarray, settings: _Settings) -> tuple[_Posterior, float]:
+    """Coordinate ascent from ``resp`` until the bound per row moves less than ``tol``.
 
-    The mean log normaliser (per row) is the data term of the evidence lower bound; it
-    settles when responsibilities stop moving, which is all the encoding needs.
+    Returns:
+        The posterior and its evidence lower bound (in standardised units).
     """
-    n_rows = counts.sum()
+    n_rows = float(bins.counts.sum())
     previous = -math.inf
-    for _ in range(max_iter):
-        resp = _drop_dead(resp, counts)
-        resp, log_norm = _e_step(values, _m_step(values, counts, resp, alpha0))
-        current = float(counts @ log_norm) / n_rows
-        if abs(current - previous) < tol:
+    for _ in range(settings.max_iter):
+        post = _m_step(bins, _drop_dead(resp, bins.counts), settings.alpha0)
+        resp, bound = _e_step(bins, post, settings.alpha0)
+        if abs(bound - previous) < settings.tol * n_rows:
             break
-        previous = current
-    return _m_step(values, counts, _drop_dead(resp, counts), alpha0)
+        previous = bound
+    return post, bound
+
+
+def _prune(bins: _Bins, post: _Posterior, bound: float, settings: _Settings) -> _Posterior:
+    """Remove components, lightest first, while a removal raises the bound.
+
+    The rows of the removed component are reassigned by an E-step without it, then
+    coordinate ascent runs again; the first removal that beats the current bound is
+    kept and the search restarts from the new, smaller mixture.
+    """
+    while post.alpha.size > 1:
+        for k in np.argsort(post.alpha, kind="stable"):
+            resp, _ = _e_step(bins, post.without(int(k)), settings.alpha0)
+            trial, trial_bound = _run_vb(bins, resp, settings)
+            if trial_bound > bound:
+                post, bound = trial, trial_bound
+                break
+        else:
+            break
+    return post
 
 
 def _constant_mixture(value: float) -> GaussianMixture1D:
@@ -242,21 +333,23 @@ def fit_variational_gmm(x: np.ndarray, *, max_components: int = 10,
                         weight_concentration: float = 1e-3, max_iter: int = 100,
                         tol: float = 1e-4, max_rows: int = 50_000,
                         seed: int) -> GaussianMixture1D:
-    """Fit a 1-D Gaussian mixture by variational Bayes, letting unneeded components die.
+    """Fit a 1-D Gaussian mixture by variational Bayes, keeping only the modes the data need.
 
     Args:
         x: finite values (model space).
         max_components: upper bound on the number of modes.
         weight_concentration: Dirichlet prior concentration on the weights; small
-            values (the default 1e-3) drive the weights of unneeded components to ~0.
-        max_iter: maximum number of EM iterations.
-        tol: stop once the mean per-row log normaliser changes by less than this.
+            values (the default 1e-3) favour few components.
+        max_iter: maximum number of coordinate-ascent iterations per run (one run, then
+            one per pruning trial).
+        tol: a run stops once the evidence lower bound per row changes by less than this.
         max_rows: fit on a seeded subsample of at most this many values (speed).
         seed: seeds the subsample and the k-means++ initialisation; same seed and
             data, same mixture.
 
     Returns:
-        Weights, means and stds of the surviving components, sorted by mean.
+        Weights, means and stds of the surviving components, sorted by mean. A
+        constant input gives one mode with a std of 1e-6 * max(|x|, 1).
 
     Raises:
         DataError: ``x`` is empty, not 1-D, or holds NaN or infinities.
@@ -270,20 +363,17 @@ def fit_variational_gmm(x: np.ndarray, *, max_components: int = 10,
         raise DataError("fit_variational_gmm: no values to fit; the column has no rows")
     if arr.size > max_rows:
         arr = arr[np.sort(rng.choice(arr.size, size=max_rows, replace=False))]
-    # Equal values have equal responsibilities: fit on distinct values with counts,
-    # which makes integer and heavily tied columns cheap.
-    values, counts_int = np.unique(arr, return_counts=True)
-    if values.size == 1:
-        return _constant_mixture(float(values[0]))
-    counts = counts_int.astype(np.float64)
-    z, exponent, center, scale = _standardise(values)
-    centres = _kmeanspp_centres(z, counts, max_components, rng)
-    nearest = np.argmin(np.abs(z[:, None] - centres), axis=1)
-    resp = np.zeros((z.size, centres.size))
-    resp[np.arange(z.size), nearest] = 1.0
-    post = _run_vb(z, counts, resp, alpha0=weight_concentration, max_iter=max_iter, tol=tol)
+    if arr.min() == arr.max():
+        return _constant_mixture(float(arr[0]))
+    z, exponent, center, scale = _standardise(arr)
+    bins = _bin(z)
+    centres = _kmeanspp_centres(bins, int(max_components), rng)
+    resp = np.zeros((centres.size, bins.values.size))
+    resp[np.argmin(np.abs(centres[:, None] - bins.values), axis=0), np.arange(bins.values.size)] = 1
+    settings = _Settings(alpha0=float(weight_concentration), max_iter=int(max_iter), tol=float(tol))
+    post = _prune(bins, *_run_vb(bins, resp, settings), settings)
     order = np.argsort(post.mean, kind="stable")
     weights = post.alpha[order] / post.alpha.sum()
     means = np.ldexp(post.mean[order] * scale + center, exponent)
     stds = np.ldexp(np.sqrt(post.scale_inv[order] / post.dof[order]) * scale, exponent)
-    return GaussianMixture1D(weights=weights / weights.sum(), means=means, stds=stds)
+    return GaussianMixture1D(weights=weights, means=means, stds=stds)

@@ -1,0 +1,127 @@
+"""Bad input: handled correctly, or refused with a message naming the column/value and the fix.
+
+One test per case listed in the foundation issue (section 8).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import synth_ray
+from synth_ray import DataError, InputFormatError, SamplingError, SchemaError
+
+
+def test_empty_table_is_refused():
+    with pytest.raises(DataError, match="0 rows: synth-ray needs at least one real row"):
+        synth_ray.fit(pd.DataFrame({"a": pd.Series([], dtype=float)}))
+
+
+def test_single_row_is_learned_and_reproduced():
+    frame = pd.DataFrame({"a": [1.5], "b": ["x"], "when": pd.to_datetime(["2024-05-01"])})
+    fake = synth_ray.fit(frame).sample(10, seed=0)
+    assert fake["a"].tolist() == [1.5] * 10 and fake["b"].tolist() == ["x"] * 10
+    assert (fake["when"] == pd.Timestamp("2024-05-01")).all()
+
+
+def test_all_null_column_stays_null_with_its_type():
+    frame = pd.DataFrame({"a": np.arange(100.0), "empty": pd.Series([None] * 100, dtype="Float64")})
+    model = synth_ray.fit(frame)
+    fake = model.sample_arrow(50, seed=0)
+    assert fake["empty"].null_count == 50 and fake.schema.field("empty").type == pa.float64()
+    assert model.metadata["empty"].null_fraction == 1.0
+
+
+def test_object_column_of_only_none():
+    frame = pd.DataFrame({"a": np.arange(10), "nothing": [None] * 10})
+    fake = synth_ray.fit(frame).sample_arrow(5, seed=0)
+    assert fake["nothing"].null_count == 5
+
+
+def test_constant_columns():
+    frame = pd.DataFrame({"n": [7.25] * 200, "c": ["only"] * 200, "i": np.arange(200)})
+    fake = synth_ray.fit(frame).sample(1_000, seed=0)
+    assert set(fake["n"]) == {7.25} and set(fake["c"]) == {"only"}
+
+
+def test_nan_is_null_and_inf_is_refused_by_name():
+    frame = pd.DataFrame({"ok": [1.0, np.nan, 3.0, 4.0], "score": [1.0, 2.0, np.inf, 4.0]})
+    with pytest.raises(DataError, match=r"column 'score' has 1 infinite value\(s\) .* at row 2"):
+        synth_ray.fit(frame)
+    model = synth_ray.fit(frame.drop(columns=["score"]))
+    assert model.metadata["ok"].null_fraction == 0.25
+    assert 0.1 < model.sample_arrow(4_000, seed=0)["ok"].null_count / 4_000 < 0.4
+
+
+def test_mixed_types_in_object_column_are_refused_by_name():
+    frame = pd.DataFrame({"fine": [1, 2, 3], "mixed": ["a", 2, 3.5]})
+    with pytest.raises(SchemaError, match=r"column 'mixed' mixes value types \(float, int, str\)"):
+        synth_ray.fit(frame)
+
+
+def test_duplicate_column_names_are_refused():
+    frame = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(SchemaError, match="duplicate column name 'a' appears 2 times"):
+        synth_ray.fit(frame)
+
+
+def test_hundred_thousand_categories():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 100_000, 300_000)
+    frame = pd.DataFrame({"sku": [f"SKU{c:06d}" for c in codes], "qty": rng.poisson(2, 300_000)})
+    model = synth_ray.fit(frame)
+    assert model.metadata["sku"].kind is synth_ray.ColumnKind.CATEGORICAL
+    assert model.metadata["sku"].n_categories == len(np.unique(codes))
+    fake = model.sample(50_000, seed=0)
+    assert set(fake["sku"]) <= set(frame["sku"])
+    assert fake["sku"].nunique() > 30_000
+
+
+def test_unicode_column_names(tmp_path):
+    frame = pd.DataFrame({"prix €": [1.0, 2.0, 3.0], "城市": ["北京", "上海", "北京"], "🙂": [1, 2, 3]})
+    model = synth_ray.fit(frame)
+    loaded = synth_ray.load(model.save(tmp_path / "m"))
+    fake = loaded.sample(20, seed=0)
+    assert list(fake.columns) == ["prix €", "城市", "🙂"]
+    assert set(fake["城市"]) <= {"北京", "上海"}
+
+
+def test_unreadable_input(tmp_path):
+    path = tmp_path / "data.parquet"
+    path.write_bytes(b"PAR1 but not really")
+    with pytest.raises(InputFormatError, match="data.parquet"):
+        synth_ray.fit(path)
+
+
+def test_wrong_format_input(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(InputFormatError, match="cannot read .* as csv"):
+        synth_ray.fit(path)
+
+
+@pytest.mark.parametrize("rows", [0, -5])
+def test_zero_and_negative_row_requests(diamonds_model, rows):
+    if rows == 0:
+        assert diamonds_model.sample(0, seed=0).empty
+    else:
+        with pytest.raises(SamplingError, match="got -5"):
+            diamonds_model.sample(rows, seed=0)
+
+
+def test_nested_and_binary_columns_are_refused_by_name():
+    table = pa.table({"a": [1, 2], "tags": [["x"], ["y", "z"]]})
+    with pytest.raises(SchemaError, match="column 'tags' has Arrow type list<item: string>"):
+        synth_ray.fit(table)
+
+
+def test_non_string_column_names_are_refused():
+    with pytest.raises(SchemaError, match="column name 0 is a int"):
+        synth_ray.fit(pd.DataFrame({0: [1, 2], 1: [3, 4]}))
+
+
+def test_not_a_table():
+    with pytest.raises(SchemaError, match="expected a pandas DataFrame or a pyarrow Table, got list"):
+        synth_ray.fit([1, 2, 3])
