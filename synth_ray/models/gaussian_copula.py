@@ -47,6 +47,27 @@ def _discrete_thresholds(codes: np.ndarray, n_categories: int) -> tuple[np.ndarr
     return thresholds, _interval_means(thresholds)[codes]
 
 
+def _category_order(codes: np.ndarray, n_categories: int, continuous: np.ndarray) -> np.ndarray:
+    """Each code's position on the latent normal axis of a discrete column.
+
+    A copula can only express monotone dependence, so the order of categories on
+    their axis decides which relations survive. Categories are ordered by their mean
+    score on the continuous column they explain best (largest correlation ratio); with
+    no continuous column, by code (most frequent first).
+    """
+    if len(continuous) == 0 or len(codes) < 2 or n_categories < 3:
+        return np.arange(n_categories)
+    counts = np.bincount(codes, minlength=n_categories)
+    share = counts / len(codes)
+    best_means, best_eta = np.arange(n_categories, dtype=np.float64), -1.0
+    for row in continuous:
+        means = np.bincount(codes, weights=row, minlength=n_categories) / np.maximum(counts, 1)
+        eta = float((share * (means - row.mean()) ** 2).sum() / max(row.var(), 1e-12))
+        if eta > best_eta:
+            best_means, best_eta = means, eta
+    return np.argsort(np.argsort(best_means, kind="stable"), kind="stable")
+
+
 def _quantile_table(values: np.ndarray) -> np.ndarray:
     """The empirical quantile function evaluated at Phi(z) on the uniform z grid.
 
@@ -101,32 +122,35 @@ class GaussianCopula(Generator):
         from synth_ray.models.options import check_no_options
 
         check_no_options(options, model=cls.kind)
-        scores: list[np.ndarray] = []
         tables: dict[str, np.ndarray] = {}
-        for col in columns:
-            values = frame.values[col.name]
-            nulls = frame.nulls.get(col.name)
-            present = ~nulls if nulls is not None else np.ones(frame.n_rows, dtype=bool)
-            score = np.zeros(frame.n_rows)
+        scores = {c.name: np.zeros(frame.n_rows) for c in columns}
+        present = {c.name: ~frame.nulls[c.name] if c.nullable else slice(None) for c in columns}
+        for col in columns:  # continuous first: category orders are chosen from their scores
             if col.type is ModelColumnType.CONTINUOUS:
-                if present.any():
-                    tables[f"{col.name}/value"] = _quantile_table(values[present])
-                    score[present] = _normal_scores(values[present])
-                else:
-                    tables[f"{col.name}/value"] = np.zeros(_GRID_POINTS)
-            else:
-                thresholds, score_present = _discrete_thresholds(values[present], col.n_categories)
+                values = frame.values[col.name][present[col.name]]
+                tables[f"{col.name}/value"] = (
+                    _quantile_table(values) if len(values) else np.zeros(_GRID_POINTS))
+                if len(values):
+                    scores[col.name][present[col.name]] = _normal_scores(values)
+        continuous = np.array([scores[c.name] for c in columns
+                               if c.type is ModelColumnType.CONTINUOUS])
+        for col in columns:
+            if col.type is ModelColumnType.DISCRETE:
+                codes = frame.values[col.name][present[col.name]]
+                order = _category_order(codes, col.n_categories, continuous[:, present[col.name]]
+                                        if len(continuous) else continuous)
+                thresholds, score = _discrete_thresholds(order[codes], col.n_categories)
                 tables[f"{col.name}/value"] = thresholds
-                score[present] = score_present
-            scores.append(score)
+                tables[f"{col.name}/codes"] = np.argsort(order).astype(np.int32)
+                scores[col.name][present[col.name]] = score
+        nulls = []
         for col in columns:
             if col.nullable:
-                thresholds, null_scores = _discrete_thresholds(
-                    frame.nulls[col.name].astype(np.intp), 2
-                )
+                thresholds, null_scores = _discrete_thresholds(frame.nulls[col.name].astype(np.intp), 2)
                 tables[f"{col.name}/null"] = thresholds
-                scores.append(null_scores)
-        return cls(columns=columns, cholesky=cls._cholesky(np.array(scores), seed), tables=tables)
+                nulls.append(null_scores)
+        matrix = np.array([scores[c.name] for c in columns] + nulls)
+        return cls(columns=columns, cholesky=cls._cholesky(matrix, seed), tables=tables)
 
     @staticmethod
     def _cholesky(scores: np.ndarray, seed: int) -> np.ndarray:
@@ -155,7 +179,8 @@ class GaussianCopula(Generator):
             elif kind == "continuous":
                 frame.values[name] = self._lookup(row, table, self._slopes[name])
             else:
-                frame.values[name] = np.searchsorted(table, row, side="right").astype(np.int32)
+                position = np.searchsorted(table, row, side="right")
+                frame.values[name] = self.tables[f"{name}/codes"][position]
         return frame
 
     @staticmethod

@@ -17,7 +17,7 @@ __all__ = ["CategoricalTransform"]
 
 
 def _value_type(arrow_type: pa.DataType) -> pa.DataType:
-    return arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type  # type: ignore[attr-defined]
+    return arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
 
 
 class CategoricalTransform(ColumnTransform):
@@ -90,7 +90,7 @@ class CategoricalTransform(ColumnTransform):
         codes = pa.array(np.clip(values, 0, len(self.categories) - 1).astype(np.int32),
                          mask=nulls)
         if self.dictionary is not None:
-            indices = self._remap.take(codes).cast(self.arrow_type.index_type)  # type: ignore[attr-defined]
+            indices = self._remap.take(codes).cast(self.arrow_type.index_type)
             return pa.DictionaryArray.from_arrays(indices, self._dictionary)
         return self._values.take(codes)
 

@@ -30,7 +30,7 @@ def _unit(arrow_type: pa.DataType) -> str:
         return "D"
     if pa.types.is_date64(arrow_type):
         return "ms"
-    return str(arrow_type.unit)  # type: ignore[attr-defined]
+    return str(arrow_type.unit)
 
 
 def _as_int64(values: pa.Array) -> pa.Array:

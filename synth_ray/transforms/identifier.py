@@ -1,5 +1,7 @@
-"""Key columns: regenerated from the global row index, so they are unique across any
-number of partitions and never learned from the real keys."""
+"""Key columns, regenerated from the global row index.
+
+Keys are unique across any number of partitions and never learned from the real keys.
+"""
 
 from __future__ import annotations
 
