@@ -8,372 +8,234 @@ column and represents each value ``x`` by a mode ``k`` (one-hot, produced by a
 ``alpha = (x - mu_k) / (4 sigma_k)`` (produced by a ``tanh`` head). The way back is
 ``x = alpha * 4 sigma_k + mu_k``.
 
-The mixture is fitted by variational Bayes (Bishop, PRML section 10.2) with a
-Dirichlet prior of small concentration on the weights and Normal-Gamma priors on
-each mean and precision. Coordinate ascent alone rarely empties a component that
-shares a mode with another, so components are then pruned greedily while that
-removes one and raises the evidence lower bound (PRML section 10.2.4 uses the bound
-for model comparison): the number of modes is learned, not chosen. Everything here
-works on the finite float64 model-space arrays that
-:mod:`synth_ray.transforms.numerical` and :mod:`synth_ray.transforms.datetime`
-produce.
+The mixture comes from :func:`synth_ray.transforms.variational_gmm.fit_variational_gmm`.
+Everything here works on the finite float64 model-space arrays that
+:mod:`synth_ray.transforms.numerical` and :mod:`synth_ray.transforms.datetime` produce.
 """
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
 from synth_ray.config_checks import check_keys
 from synth_ray.errors import ConfigError, DataError
-from synth_ray.randomness import check_seed
+from synth_ray.transforms.output_spans import OutputSpan, SpanActivation
+from synth_ray.transforms.variational_gmm import as_finite_1d, fit_variational_gmm
 
-__all__ = [
-    "GaussianMixture1D",
-    "ModeSpecificNormalizer",
-    "OutputSpan",
-    "SpanActivation",
-    "fit_variational_gmm",
-]
+__all__ = ["ModeSpecificNormalizer"]
 
-# Priors, in standardised units (the fit works on (x - mean) / std). They are weak on
-# purpose: the mean prior N(0, 1 / (beta0 * lambda)) has a standard deviation of ten
-# data standard deviations, and the Gamma prior on each precision (the 1-D Wishart,
-# nu0 = 1 degree of freedom, scale W0 = 1) counts as one pseudo-observation at squared
-# distance 1. The latter keeps a component on a single repeated value (a constant
-# stretch, one level of an integer column) from collapsing to zero variance.
-_PRIOR_MEAN_PRECISION = 1e-2  # beta0
-_PRIOR_DOF = 1.0  # nu0
-_PRIOR_SCALE_INV = 1.0  # 1 / W0
-_SHAPE0, _RATE0 = _PRIOR_DOF / 2, _PRIOR_SCALE_INV / 2  # the same as Gamma(shape, rate)
-_LGAMMA_SHAPE0, _LOG_RATE0 = math.lgamma(_SHAPE0), math.log(_RATE0)
-_LOG_2PI = math.log(2 * math.pi)
-# Values are grouped into bins this many per standard deviation; each bin keeps its
-# count, mean and within-bin scatter, so the sufficient statistics stay exact and only
-# the responsibilities are shared inside a bin (a restricted variational family, so
-# the bound is still a bound). 50,000 values become a couple of thousand bins.
-_BINS_PER_STD = 128
-# A component holding fewer rows than this is dropped while fitting: its E[ln pi_k]
-# is then below -1 / (alpha0 + N_k) and it would never recover.
-_DEAD_COMPONENT_ROWS = 1e-3
-# A constant column's single mode gets this standard deviation relative to max(|x|, 1).
-_CONSTANT_RELATIVE_STD = 1e-6
 _PARAM_KEYS = ("weights", "means", "stds")
 
 
-class SpanActivation(enum.StrEnum):
-    """The output activation a network uses for one span of an encoded column.
-
-    Attributes:
-        TANH: one value in ``[-1, 1]`` (the position ``alpha`` inside a mode).
-        SOFTMAX: a one-hot block (the mode here; a category in other encodings).
-    """
-
-    TANH = "tanh"
-    SOFTMAX = "softmax"
-
-
-@dataclass(frozen=True)
-class OutputSpan:
-    """A contiguous block of an encoded column and how a network must produce it.
-
-    Attributes:
-        width: number of columns in the block.
-        activation: the activation of the network's output layer for this block.
-    """
-
-    width: int
-    activation: SpanActivation
-
-
-class GaussianMixture1D(NamedTuple):
-    """A fitted 1-D Gaussian mixture, components sorted by mean.
-
-    Attributes:
-        weights: mixing weights (posterior means), summing to 1.
-        means: component means, in the input's units.
-        stds: component standard deviations (all > 0), in the input's units.
-    """
-
-    weights: np.ndarray
-    means: np.ndarray
-    stds: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Bins:
-    """Standardised values grouped into narrow bins, with exact sufficient statistics."""
-
-    values: np.ndarray  # mean of each bin
-    counts: np.ndarray  # rows in each bin (float64)
-    weighted: np.ndarray  # counts * values
-    weighted_sq: np.ndarray  # sum of squares of the bin's rows
-    spread: np.ndarray  # mean squared deviation from the bin mean
-
-
-@dataclass(frozen=True)
-class _Posterior:
-    """Variational posterior of every component (Bishop eqs. 10.58-10.63, D = 1)."""
-
-    alpha: np.ndarray  # Dirichlet concentration
-    beta: np.ndarray  # precision scaling of the mean
-    mean: np.ndarray  # m_k
-    scale_inv: np.ndarray  # 1 / W_k
-    dof: np.ndarray  # nu_k
-
-    def without(self, k: int) -> _Posterior:
-        """The posterior with component ``k`` removed."""
-        keep = np.arange(self.alpha.size) != k
-        return _Posterior(alpha=self.alpha[keep], beta=self.beta[keep], mean=self.mean[keep],
-                          scale_inv=self.scale_inv[keep], dof=self.dof[keep])
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """The knobs of one fit, passed together to the inner loops."""
-
-    alpha0: float
-    max_iter: int
-    tol: float
-
-
-def _as_finite_1d(x: np.ndarray, *, what: str) -> np.ndarray:
-    """``x`` as a 1-D float64 array, refusing NaN and infinities with a clear message."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1:
-        raise DataError(f"{what}: expected a 1-D array of values, got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise DataError(
-            f"{what}: {int(bad.sum())} of {arr.size} values are NaN or infinite; mode-specific "
-            "normalization works in model space, so impute nulls (the column transform's "
-            "forward does) and drop infinities first"
+def _check_mixture(weights: np.ndarray, means: np.ndarray, stds: np.ndarray) -> None:
+    """Refuse a mixture the encoder cannot use, saying which part is wrong."""
+    if not (weights.ndim == means.ndim == stds.ndim == 1
+            and weights.size == means.size == stds.size >= 1):
+        raise ConfigError(
+            "mode-specific normalization: weights, means and stds must be flat lists of the "
+            f"same length >= 1, got {weights.size}, {means.size} and {stds.size} entries"
         )
-    return arr
+    if not (np.isfinite(weights).all() and np.isfinite(means).all()
+            and np.isfinite(stds).all()):
+        raise ConfigError("mode-specific normalization: weights, means and stds must be finite")
+    if (weights <= 0).any() or abs(float(weights.sum()) - 1.0) > 1e-9:
+        raise ConfigError(f"mode-specific normalization: weights must be > 0 and sum to 1, "
+                          f"got {weights.tolist()}")
+    if (stds <= 0).any():
+        raise ConfigError(f"mode-specific normalization: stds must be > 0, got {stds.tolist()}")
 
 
-def _check_fit_args(*, max_components: int, weight_concentration: float, max_iter: int,
-                    tol: float, max_rows: int) -> None:
-    """Refuse arguments that would make the fit meaningless, naming the argument."""
-    for name, value in (("max_components", max_components), ("max_iter", max_iter),
-                        ("max_rows", max_rows)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-    if not (isinstance(weight_concentration, int | float) and math.isfinite(weight_concentration)
-            and weight_concentration > 0):
-        raise ConfigError(f"weight_concentration must be a finite number > 0, "
-                          f"got {weight_concentration!r}")
-    if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
-        raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
+def _sample_modes(log_post: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """One mode per row, drawn from the row's (unnormalised) log posterior.
 
-
-def _standardise(x: np.ndarray) -> tuple[np.ndarray, int, float, float]:
-    """Map values to mean 0, std 1 without overflow, whatever their magnitude.
-
-    Values are first scaled by a power of two (exact) so that ``|x| < 1``; only then
-    are the mean and std taken, which cannot overflow even for values near 1e308.
-
-    Returns:
-        ``(z, exponent, center, scale)`` with ``x = ldexp(z * scale + center, exponent)``.
+    Inverse-CDF sampling: the cumulative sum is divided by its last entry, which makes
+    that entry exactly 1, so ``u < 1`` always selects a mode and a mode of probability
+    zero is never selected.
     """
-    exponent = int(np.frexp(np.max(np.abs(x)))[1])
-    scaled = np.ldexp(x, -exponent)
-    center = float(np.mean(scaled))
-    scale = float(np.std(scaled))
-    return (scaled - center) / scale, exponent, center, scale
+    probs = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    cdf = np.cumsum(probs, axis=1)
+    cdf /= cdf[:, -1:]
+    return np.asarray((cdf <= uniforms[:, None]).sum(axis=1), dtype=np.int64)
 
 
-def _bin(z: np.ndarray) -> _Bins:
-    """Group standardised values into bins of width ``1 / _BINS_PER_STD``.
+class ModeSpecificNormalizer:
+    """One continuous column's mode-specific normalization (CTGAN's continuous encoding).
 
-    Equal values always share a bin, so an integer column with a few levels becomes a
-    few bins with zero spread and is fitted exactly.
+    A value ``x`` is encoded as a mode ``k`` and ``alpha = (x - mu_k) / (4 sigma_k)``.
+    ``alpha`` is clipped to ``[-1, 1]`` so that a ``tanh`` head can produce it. To keep
+    values representable, the mode is picked only among the modes whose
+    ``[mu_k - 4 sigma_k, mu_k + 4 sigma_k]`` band contains ``x`` (by posterior argmax, or
+    drawn from the posterior restricted to those modes when an ``rng`` is given, as the
+    CTGAN paper does). Only a value outside every band, further than 4 sigma from every
+    mode, is clipped: it is given the nearest band's mode and comes back as that band's
+    edge. Such values are rare in the fitted data (a Gaussian puts about 6 in 100,000
+    rows beyond 4 sigma; a mode lighter than the threshold is refitted onto its
+    neighbours, which usually covers its rows) and :meth:`representable` says which
+    values round-trip.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=1_000)
+        >>> norm = ModeSpecificNormalizer.fit(x, seed=0)
+        >>> alpha, modes = norm.encode(x)
+        >>> bool(np.allclose(norm.decode(alpha, modes), x))
+        True
     """
-    keys = np.floor(z * _BINS_PER_STD).astype(np.int64)
-    _, inverse, counts_int = np.unique(keys, return_inverse=True, return_counts=True)
-    counts = counts_int.astype(np.float64)
-    values = np.bincount(inverse, weights=z) / counts
-    scatter = np.bincount(inverse, weights=(z - values[inverse]) ** 2)
-    return _Bins(values=values, counts=counts, weighted=counts * values,
-                 weighted_sq=counts * values * values + scatter, spread=scatter / counts)
 
+    def __init__(self, *, weights: Sequence[float] | np.ndarray,
+                 means: Sequence[float] | np.ndarray, stds: Sequence[float] | np.ndarray) -> None:
+        w, mu, sd = (np.array(v, dtype=np.float64) for v in (weights, means, stds))
+        _check_mixture(w, mu, sd)
+        self._weights, self._means, self._stds = w, mu, sd
+        self._half_widths = 4.0 * sd
+        # Log posterior up to a per-row constant: log w_k - log sigma_k - (x - mu_k)^2 / (2 sigma_k^2).
+        self._log_prior = np.log(w) - np.log(sd)
 
-def _kmeanspp_centres(bins: _Bins, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``k`` distinct starting means, picked k-means++ style (weighted by counts).
+    @classmethod
+    def fit(cls, x: np.ndarray, *, seed: int, max_components: int = 10,
+            weight_threshold: float = 0.005, weight_concentration: float = 1e-3,
+            max_iter: int = 100, tol: float = 1e-4,
+            max_rows: int = 50_000) -> ModeSpecificNormalizer:
+        """Fit the modes of ``x`` (see :func:`fit_variational_gmm` for the arguments).
 
-    Each next centre is drawn with probability proportional to count times squared
-    distance to the nearest centre so far, so centres spread over the modes. Fewer
-    than ``k`` come back when there are fewer bins.
-    """
-    values, counts = bins.values, bins.counts
-    centres = [values[rng.choice(values.size, p=counts / counts.sum())]]
-    d2 = (values - centres[0]) ** 2
-    while len(centres) < k:
-        p = counts * d2
-        total = p.sum()
-        if total <= 0:
-            break
-        centres.append(values[rng.choice(values.size, p=p / total)])
-        d2 = np.minimum(d2, (values - centres[-1]) ** 2)
-    return np.asarray(centres)
+        Modes whose weight is at most ``weight_threshold`` are dropped (their rows are
+        refitted onto the others) and the rest renormalised, so the network never
+        has to learn a mode that holds almost no rows.
+        """
+        mixture = fit_variational_gmm(
+            x, max_components=max_components, weight_concentration=weight_concentration,
+            max_iter=max_iter, tol=tol, max_rows=max_rows, weight_threshold=weight_threshold,
+            seed=seed)
+        keep = mixture.weights > weight_threshold
+        keep[np.argmax(mixture.weights)] = True
+        weights = mixture.weights[keep] / mixture.weights[keep].sum()
+        return cls(weights=weights.tolist(), means=mixture.means[keep].tolist(),
+                   stds=mixture.stds[keep].tolist())
 
+    @property
+    def n_modes(self) -> int:
+        """Number of modes (width of the one-hot block)."""
+        return int(self._weights.size)
 
-def _m_step(bins: _Bins, resp: np.ndarray, alpha0: float) -> _Posterior:
-    """Posterior parameters from responsibilities (Bishop eqs. 10.51-10.53, 10.58-10.63)."""
-    nk = resp @ bins.counts
-    sx = resp @ bins.weighted
-    sxx = resp @ bins.weighted_sq
-    xbar = sx / np.maximum(nk, np.finfo(np.float64).tiny)
-    scatter = np.maximum(sxx - sx * xbar, 0.0)  # N_k * S_k
-    beta = _PRIOR_MEAN_PRECISION + nk
-    shift = _PRIOR_MEAN_PRECISION * nk / beta * xbar * xbar  # m0 = 0: data are standardised
-    return _Posterior(alpha=alpha0 + nk, beta=beta, mean=nk * xbar / beta,
-                      scale_inv=_PRIOR_SCALE_INV + scatter + shift, dof=_PRIOR_DOF + nk)
+    @property
+    def weights(self) -> np.ndarray:
+        """Mode weights, summing to 1 (a copy)."""
+        return self._weights.copy()
 
+    @property
+    def means(self) -> np.ndarray:
+        """Mode means (a copy)."""
+        return self._means.copy()
 
-def _e_step(bins: _Bins, post: _Posterior, alpha0: float) -> tuple[np.ndarray, float]:
-    """Responsibilities and the evidence lower bound (Bishop eqs. 10.46, 10.64-10.66).
+    @property
+    def stds(self) -> np.ndarray:
+        """Mode standard deviations (a copy)."""
+        return self._stds.copy()
 
-    ``log rho`` is averaged over the rows of a bin, hence the ``spread`` term. With
-    responsibilities optimal for ``post``, the bound is ``sum_n log sum_k rho_nk`` minus
-    the KL divergence of the weights, means and precisions from their priors; that KL
-    is what makes a superfluous component cost more than it explains.
+    @property
+    def output_spans(self) -> list[OutputSpan]:
+        """Layout of :meth:`encode_matrix`: ``alpha`` (tanh), then the modes (softmax)."""
+        return [OutputSpan(1, SpanActivation.TANH),
+                OutputSpan(self.n_modes, SpanActivation.SOFTMAX)]
 
-    Returns:
-        ``(resp, bound)``: ``resp[k, b] = rho_kb / sum_j rho_jb`` (components on the
-        first axis, so that reductions over components are row-wise and fast).
-    """
-    a_sum = float(post.alpha.sum())
-    dig_alpha = digamma(post.alpha) - digamma(a_sum)  # E[ln pi_k]
-    shape, rate = post.dof / 2, post.scale_inv / 2  # q(lambda_k) = Gamma(shape, rate)
-    dig_shape = digamma(shape)
-    log_rate = np.log(rate)
-    const = dig_alpha + 0.5 * (dig_shape - log_rate - _LOG_2PI - 1.0 / post.beta)
-    rho = bins.values - post.mean[:, None]
-    rho *= rho
-    rho += bins.spread
-    rho *= (-0.5 * shape / rate)[:, None]
-    rho += const[:, None]  # log rho
-    top = rho.max(axis=0)
-    rho -= top
-    np.exp(rho, out=rho)
-    total = rho.sum(axis=0)
-    rho /= total
-    expected = float(bins.counts @ (np.log(total) + top))
-    k = post.alpha.size
-    kl_pi = (math.lgamma(a_sum) - gammaln(post.alpha).sum() - math.lgamma(k * alpha0)
-             + k * math.lgamma(alpha0) + ((post.alpha - alpha0) * dig_alpha).sum())
-    ratio = _PRIOR_MEAN_PRECISION / post.beta
-    kl_mean = 0.5 * (ratio + _PRIOR_MEAN_PRECISION * shape / rate * post.mean ** 2
-                     - 1.0 - np.log(ratio))
-    kl_precision = ((shape - _SHAPE0) * dig_shape - gammaln(shape) + _LGAMMA_SHAPE0
-                    + _SHAPE0 * (log_rate - _LOG_RATE0) + shape * (_RATE0 - rate) / rate)
-    return rho, expected - float(kl_pi + kl_mean.sum() + kl_precision.sum())
+    @property
+    def output_width(self) -> int:
+        """Number of columns of :meth:`encode_matrix`: ``1 + n_modes``."""
+        return 1 + self.n_modes
 
+    def representable(self, x: np.ndarray) -> np.ndarray:
+        """Boolean mask: True where ``x`` lies within 4 sigma of some mode (decodes exactly)."""
+        raw = self._raw_alpha(as_finite_1d(x, what="ModeSpecificNormalizer.representable"))
+        return np.asarray((np.abs(raw) <= 1.0).any(axis=1))
 
-def _drop_dead(resp: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Responsibilities without components that hold (almost) no rows; keeps at least one."""
-    nk = resp @ counts
-    alive = nk >= _DEAD_COMPONENT_ROWS
-    if alive.all():
-        return resp
-    alive[np.argmax(nk)] = True
-    return resp[alive]
+    def encode(self, x: np.ndarray, *,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Encode values as ``(alpha, mode)``.
 
+        Args:
+            x: finite values, shape ``(n,)``.
+            rng: ``None`` picks each row's most probable representable mode; a
+                generator draws it from the posterior over representable modes (one
+                uniform per row, so the same generator state gives the same modes).
 
-def _run_vb(bins: _Bins, resp: np.ndarray, settings: _Settings) -> tuple[_Posterior, float]:
-    """Coordinate ascent from ``resp`` until the bound per row moves less than ``tol``.
-
-    Returns:
-        The posterior and its evidence lower bound (in standardised units).
-    """
-    n_rows = float(bins.counts.sum())
-    previous = -math.inf
-    for _ in range(settings.max_iter):
-        post = _m_step(bins, _drop_dead(resp, bins.counts), settings.alpha0)
-        resp, bound = _e_step(bins, post, settings.alpha0)
-        if abs(bound - previous) < settings.tol * n_rows:
-            break
-        previous = bound
-    return post, bound
-
-
-def _prune(bins: _Bins, post: _Posterior, bound: float, settings: _Settings) -> _Posterior:
-    """Remove components, lightest first, while a removal raises the bound.
-
-    The rows of the removed component are reassigned by an E-step without it, then
-    coordinate ascent runs again; the first removal that beats the current bound is
-    kept and the search restarts from the new, smaller mixture.
-    """
-    while post.alpha.size > 1:
-        for k in np.argsort(post.alpha, kind="stable"):
-            resp, _ = _e_step(bins, post.without(int(k)), settings.alpha0)
-            trial, trial_bound = _run_vb(bins, resp, settings)
-            if trial_bound > bound:
-                post, bound = trial, trial_bound
-                break
+        Returns:
+            ``alpha`` (float64 in ``[-1, 1]``, shape ``(n,)``) and ``mode`` (int64 in
+            ``[0, n_modes)``, shape ``(n,)``).
+        """
+        raw = self._raw_alpha(as_finite_1d(x, what="ModeSpecificNormalizer.encode"))
+        n = int(raw.shape[0])
+        inside = np.abs(raw) <= 1.0
+        any_inside = inside.any(axis=1)
+        log_post = np.where(inside, self._log_prior - 8.0 * raw * raw, -np.inf)
+        if rng is None:
+            modes = np.argmax(log_post, axis=1).astype(np.int64)
         else:
-            break
-    return post
+            uniforms = rng.random(size=n)
+            modes = np.zeros(n, dtype=np.int64)
+            modes[any_inside] = _sample_modes(log_post[any_inside], uniforms[any_inside])
+        outside = ~any_inside
+        modes[outside] = np.argmin(np.abs(raw[outside]), axis=1)
+        alpha = np.clip(raw[np.arange(n), modes], -1.0, 1.0)
+        return alpha, modes
 
+    def encode_matrix(self, x: np.ndarray, *,
+                      rng: np.random.Generator | None = None) -> np.ndarray:
+        """``[alpha, one-hot(mode)]`` as one float64 matrix of shape ``(n, 1 + n_modes)``."""
+        alpha, modes = self.encode(x, rng=rng)
+        out = np.zeros((alpha.size, self.output_width))
+        out[:, 0] = alpha
+        out[np.arange(alpha.size), 1 + modes] = 1.0
+        return out
 
-def _constant_mixture(value: float) -> GaussianMixture1D:
-    """One mode on the constant, with a small positive std so ``alpha`` stays defined."""
-    std = _CONSTANT_RELATIVE_STD * max(abs(value), 1.0)
-    return GaussianMixture1D(weights=np.ones(1), means=np.array([value]), stds=np.array([std]))
+    def decode(self, alpha: np.ndarray, modes: np.ndarray) -> np.ndarray:
+        """Values from ``(alpha, mode)``: ``alpha * 4 sigma_k + mu_k``, float64, shape ``(n,)``.
 
+        ``alpha`` is used as given (not clipped): a ``tanh`` head already keeps it in
+        ``[-1, 1]``, and anything else extrapolates linearly.
+        """
+        a = np.asarray(alpha, dtype=np.float64)
+        m = np.asarray(modes)
+        if a.ndim != 1 or m.shape != a.shape:
+            raise DataError(f"ModeSpecificNormalizer.decode: alpha and modes must be 1-D of the "
+                            f"same length, got shapes {a.shape} and {m.shape}")
+        if m.size and (not np.issubdtype(m.dtype, np.integer) or m.min() < 0
+                       or m.max() >= self.n_modes):
+            raise DataError(f"ModeSpecificNormalizer.decode: modes must be integers in "
+                            f"[0, {self.n_modes}), got dtype {m.dtype} and range "
+                            f"[{m.min()}, {m.max()}]")
+        return np.asarray(a * self._half_widths[m] + self._means[m])
 
-def fit_variational_gmm(x: np.ndarray, *, max_components: int = 10,
-                        weight_concentration: float = 1e-3, max_iter: int = 100,
-                        tol: float = 1e-4, max_rows: int = 50_000,
-                        seed: int) -> GaussianMixture1D:
-    """Fit a 1-D Gaussian mixture by variational Bayes, keeping only the modes the data need.
+    def decode_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Values from an ``(n, 1 + n_modes)`` matrix; the mode is the argmax of the mode block.
 
-    Args:
-        x: finite values (model space).
-        max_components: upper bound on the number of modes.
-        weight_concentration: Dirichlet prior concentration on the weights; small
-            values (the default 1e-3) favour few components.
-        max_iter: maximum number of coordinate-ascent iterations per run (one run, then
-            one per pruning trial).
-        tol: a run stops once the evidence lower bound per row changes by less than this.
-        max_rows: fit on a seeded subsample of at most this many values (speed).
-        seed: seeds the subsample and the k-means++ initialisation; same seed and
-            data, same mixture.
+        The mode block may be one-hot or soft (softmax probabilities or logits).
+        """
+        mat = np.asarray(matrix, dtype=np.float64)
+        if mat.ndim != 2 or mat.shape[1] != self.output_width:
+            raise DataError(f"ModeSpecificNormalizer.decode_matrix: expected shape "
+                            f"(n, {self.output_width}), got {mat.shape}")
+        return self.decode(mat[:, 0], np.argmax(mat[:, 1:], axis=1))
 
-    Returns:
-        Weights, means and stds of the surviving components, sorted by mean. A
-        constant input gives one mode with a std of 1e-6 * max(|x|, 1).
+    def to_params(self) -> dict[str, Any]:
+        """JSON-ready parameters: plain lists of floats (exact through ``json``)."""
+        return {"weights": self._weights.tolist(), "means": self._means.tolist(),
+                "stds": self._stds.tolist()}
 
-    Raises:
-        DataError: ``x`` is empty, not 1-D, or holds NaN or infinities.
-        ConfigError: an argument is out of range.
-    """
-    _check_fit_args(max_components=max_components, weight_concentration=weight_concentration,
-                    max_iter=max_iter, tol=tol, max_rows=max_rows)
-    rng = np.random.default_rng(check_seed(seed))
-    arr = _as_finite_1d(x, what="fit_variational_gmm")
-    if arr.size == 0:
-        raise DataError("fit_variational_gmm: no values to fit; the column has no rows")
-    if arr.size > max_rows:
-        arr = arr[np.sort(rng.choice(arr.size, size=max_rows, replace=False))]
-    if arr.min() == arr.max():
-        return _constant_mixture(float(arr[0]))
-    z, exponent, center, scale = _standardise(arr)
-    bins = _bin(z)
-    centres = _kmeanspp_centres(bins, int(max_components), rng)
-    resp = np.zeros((centres.size, bins.values.size))
-    resp[np.argmin(np.abs(centres[:, None] - bins.values), axis=0), np.arange(bins.values.size)] = 1
-    settings = _Settings(alpha0=float(weight_concentration), max_iter=int(max_iter), tol=float(tol))
-    post = _prune(bins, *_run_vb(bins, resp, settings), settings)
-    order = np.argsort(post.mean, kind="stable")
-    weights = post.alpha[order] / post.alpha.sum()
-    means = np.ldexp(post.mean[order] * scale + center, exponent)
-    stds = np.ldexp(np.sqrt(post.scale_inv[order] / post.dof[order]) * scale, exponent)
-    return GaussianMixture1D(weights=weights, means=means, stds=stds)
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> ModeSpecificNormalizer:
+        """Rebuild from :meth:`to_params`; unknown or missing keys raise ConfigError."""
+        check_keys(params, allowed=_PARAM_KEYS, where="mode-specific normalization params")
+        missing = [key for key in _PARAM_KEYS if key not in params]
+        if missing:
+            raise ConfigError(f"mode-specific normalization params: missing key(s) {missing}")
+        return cls(weights=params["weights"], means=params["means"], stds=params["stds"])
+
+    def __repr__(self) -> str:
+        return f"ModeSpecificNormalizer(n_modes={self.n_modes})"
+
+    def _raw_alpha(self, x: np.ndarray) -> np.ndarray:
+        """Unclipped ``(x - mu_k) / (4 sigma_k)`` for every row and mode, shape ``(n, K)``."""
+        return np.asarray((x[:, None] - self._means) / self._half_widths)
