@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,8 +50,7 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(batches: Iterator[pa.Table], *, total_chunks: int, rows: int,
-              quiet: bool) -> Iterator[pa.Table]:
+def _progress(batches: Iterator[pa.Table], *, rows: int, quiet: bool) -> Iterator[pa.Table]:
     from tqdm import tqdm
 
     with tqdm(total=rows, unit="rows", unit_scale=True, disable=True if quiet else None,
@@ -73,7 +71,7 @@ def run_sample(args: argparse.Namespace) -> int:
     fmt = output_format(args.out, args.format)
     started = time.perf_counter()
     batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads),
-                        total_chunks=math.ceil(rows / synth.chunk_rows), rows=rows, quiet=args.quiet)
+                        rows=rows, quiet=args.quiet)
     result = write_table(batches, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
                          mode=args.mode)
     seconds = time.perf_counter() - started
