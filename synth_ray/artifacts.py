@@ -32,7 +32,10 @@ from synth_ray.file_modes import publishable
 if TYPE_CHECKING:
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_model", "save_model"]
+__all__ = [
+    "FORMAT_NAME", "FORMAT_VERSION", "load_model", "load_model_files", "model_files",
+    "read_model_files", "save_model",
+]
 
 FORMAT_NAME = "synth-ray-model"
 FORMAT_VERSION = 1
@@ -41,12 +44,8 @@ MODEL_JSON = "model.json"
 TENSORS = "tensors.safetensors"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _model_document(synth: Synthesizer) -> dict[str, Any]:
@@ -62,19 +61,22 @@ def _model_document(synth: Synthesizer) -> dict[str, Any]:
     }
 
 
-def _write_files(synth: Synthesizer, folder: Path) -> None:
-    from safetensors.numpy import save_file
+def model_files(synth: Synthesizer) -> dict[str, bytes]:
+    """The model's files as bytes: what ``save_model`` writes and what Ray and Spark ship.
 
-    (folder / MODEL_JSON).write_text(
-        json.dumps(_model_document(synth), ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    tensors = {k: np.ascontiguousarray(v) for k, v in synth.generator.tensors().items()}
-    save_file(tensors, str(folder / TENSORS), metadata={"format": FORMAT_NAME})
-    files = {name: {"sha256": _sha256(folder / name), "bytes": (folder / name).stat().st_size}
-             for name in (MODEL_JSON, TENSORS)}
+    Keeping the artifact in memory lets executors load a model shipped inside a task
+    closure (Spark Connect has no broadcast) through exactly the checks a directory gets.
+    """
+    from safetensors.numpy import save
+
+    document = json.dumps(_model_document(synth), ensure_ascii=False, indent=1).encode("utf-8")
+    tensors = save({k: np.ascontiguousarray(v) for k, v in synth.generator.tensors().items()},
+                   metadata={"format": FORMAT_NAME})
+    files = {MODEL_JSON: document, TENSORS: tensors}
     manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-                "synth_ray_version": __version__, "files": files}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+                "synth_ray_version": __version__,
+                "files": {n: {"sha256": _sha256(b), "bytes": len(b)} for n, b in files.items()}}
+    return {MANIFEST: json.dumps(manifest, indent=1).encode("utf-8"), **files}
 
 
 def save_model(synth: Synthesizer, path: str | Path) -> Path:
@@ -94,7 +96,8 @@ def save_model(synth: Synthesizer, path: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     try:
-        _write_files(synth, staging)
+        for name, data in model_files(synth).items():
+            (staging / name).write_bytes(data)
         publishable(staging)
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -108,54 +111,84 @@ def save_model(synth: Synthesizer, path: str | Path) -> Path:
     return target
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    if not folder.is_dir():
-        raise ArtifactError(
-            f"no model at {str(folder)!r}: expected a directory written by `synth-ray fit` or save()"
-        )
+def _read_manifest(data: bytes | None, where: str) -> dict[str, Any]:
+    if data is None:
+        raise ArtifactError(f"{where} has no {MANIFEST}: it is not a synth-ray model")
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{str(folder)!r} has no {MANIFEST}: it is not a synth-ray model") from None
+        manifest = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} is corrupt ({exc}); refit the model") from None
+        raise ArtifactError(f"{MANIFEST} in {where} is corrupt ({exc}); refit the model") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise ArtifactError(f"{str(folder)!r} is not a synth-ray model (manifest format is wrong)")
+        raise ArtifactError(f"{where} is not a synth-ray model (manifest format is wrong)")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise ArtifactError(f"{MANIFEST} in {str(folder)!r} has an invalid format_version {version!r}")
+        raise ArtifactError(f"{MANIFEST} in {where} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         raise ArtifactError(
-            f"the model at {str(folder)!r} was written by synth-ray "
+            f"the model at {where} was written by synth-ray "
             f"{manifest.get('synth_ray_version')} in format version {version}; this synth-ray "
             f"{__version__} reads up to version {FORMAT_VERSION}: upgrade synth-ray to load it"
         )
     return manifest
 
 
-def _verify_files(folder: Path, files: Mapping[str, Any]) -> None:
-    expected = {MODEL_JSON, TENSORS}
-    if set(files) != expected:
-        raise ArtifactError(
-            f"{MANIFEST} in {str(folder)!r} lists {sorted(files)}, expected {sorted(expected)}"
-        )
-    extra = sorted(p.name for p in folder.iterdir() if p.name not in expected | {MANIFEST})
+def _check_names(names: set[str], where: str) -> None:
+    extra = sorted(names - {MANIFEST, MODEL_JSON, TENSORS})
     if extra:
         raise ArtifactError(
-            f"unexpected file(s) {extra} in model directory {str(folder)!r}: a model holds only "
+            f"unexpected file(s) {extra} in model directory {where}: a model holds only "
             f"{MANIFEST}, {MODEL_JSON} and {TENSORS}; remove the others (they are never loaded)"
         )
-    for name, entry in files.items():
-        path = folder / name
-        if not path.is_file():
+
+
+def _verify(files: Mapping[str, bytes], listed: Mapping[str, Any], where: str) -> None:
+    if set(listed) != {MODEL_JSON, TENSORS}:
+        raise ArtifactError(f"{MANIFEST} in {where} lists {sorted(listed)}, expected "
+                            f"{sorted([MODEL_JSON, TENSORS])}")
+    for name, entry in listed.items():
+        data = files.get(name)
+        if data is None:
+            raise ArtifactError(f"{name} is missing from model directory {where}; refit or re-copy it")
+        if not isinstance(entry, Mapping) or (len(data), _sha256(data)) != (
+                entry.get("bytes"), entry.get("sha256")):
             raise ArtifactError(
-                f"{name} is missing from model directory {str(folder)!r}; refit or re-copy it"
-            )
-        if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
-            raise ArtifactError(
-                f"{name} in {str(folder)!r} does not match its checksum in {MANIFEST}: the file is "
+                f"{name} in {where} does not match its checksum in {MANIFEST}: the file is "
                 "truncated, corrupt or was modified; restore it from the original save, or refit"
             )
+
+
+def load_model_files(files: Mapping[str, bytes], *, where: str = "the shipped model") -> Synthesizer:
+    """A model from its files' bytes (see :func:`model_files`), with every check of a load.
+
+    Raises:
+        ArtifactError: missing, corrupt, tampered, or newer-format artifact.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    _check_names(set(files), where)
+    manifest = _read_manifest(files.get(MANIFEST), where)
+    _verify(files, manifest.get("files") or {}, where)
+    try:
+        return _build(json.loads(files[MODEL_JSON]), load(files[TENSORS]))
+    except SynthRayError as exc:
+        raise ArtifactError(f"model at {where} cannot be loaded: {exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, SafetensorError, OSError) as exc:
+        raise ArtifactError(
+            f"model at {where} is malformed ({type(exc).__name__}: {exc}); refit the model"
+        ) from None
+
+
+def read_model_files(path: str | Path) -> dict[str, bytes]:
+    """The files of the model directory ``path`` (unexpected files are refused unread)."""
+    folder = Path(path)
+    where = repr(str(folder))
+    if not folder.is_dir():
+        raise ArtifactError(
+            f"no model at {where}: expected a directory written by `synth-ray fit` or save()")
+    names = {p.name for p in folder.iterdir()}
+    _check_names(names, where)
+    return {name: (folder / name).read_bytes() for name in names}
 
 
 def load_model(path: str | Path) -> Synthesizer:
@@ -164,22 +197,7 @@ def load_model(path: str | Path) -> Synthesizer:
     Raises:
         ArtifactError: missing, corrupt, tampered, or newer-format artifact.
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    folder = Path(path)
-    manifest = _read_manifest(folder)
-    _verify_files(folder, manifest.get("files") or {})
-    try:
-        document = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
-        tensors = load_file(str(folder / TENSORS))
-        return _build(document, tensors)
-    except SynthRayError as exc:
-        raise ArtifactError(f"model at {str(folder)!r} cannot be loaded: {exc}") from None
-    except (ValueError, KeyError, TypeError, AttributeError, SafetensorError, OSError) as exc:
-        raise ArtifactError(
-            f"model at {str(folder)!r} is malformed ({type(exc).__name__}: {exc}); refit the model"
-        ) from None
+    return load_model_files(read_model_files(path), where=repr(str(Path(path))))
 
 
 def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> Synthesizer:

@@ -113,3 +113,15 @@ def test_corrupt_manifest_and_missing_model(tmp_path, saved):
     saved.mkdir()
     with pytest.raises(ArtifactError, match="not a synth-ray model"):
         synth_ray.load(saved)
+
+
+def test_in_memory_files_round_trip_with_the_same_checks(mixed_model):
+    from synth_ray.artifacts import load_model_files, model_files
+
+    files = model_files(mixed_model)
+    assert set(files) == {"manifest.json", "model.json", "tensors.safetensors"}
+    loaded = load_model_files(files)
+    assert loaded.sample_arrow(1_000, seed=2).equals(mixed_model.sample_arrow(1_000, seed=2))
+    damaged = {**files, "tensors.safetensors": files["tensors.safetensors"][:-8]}
+    with pytest.raises(ArtifactError, match="does not match its checksum"):
+        load_model_files(damaged)
