@@ -24,7 +24,7 @@ from synth_ray.transforms.base import GenerationContext
 if TYPE_CHECKING:
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["check_rows", "iter_tables", "sample_chunk", "sample_rows", "sample_table"]
+__all__ = ["check_rows", "chunk_pieces", "iter_tables", "sample_chunk", "sample_rows", "sample_table"]
 
 
 def check_rows(n: int) -> int:
@@ -50,7 +50,7 @@ def sample_chunk(synth: Synthesizer, *, seed: int, chunk_index: int) -> pa.Table
     return synth.transformer.inverse(frame, context=context)
 
 
-def _pieces(start: int, stop: int, chunk_rows: int) -> Iterator[tuple[int, int, int]]:
+def chunk_pieces(start: int, stop: int, chunk_rows: int) -> Iterator[tuple[int, int, int]]:
     """(chunk index, first row within it, end row within it) covering ``[start, stop)``."""
     for chunk in range(start // chunk_rows, (stop - 1) // chunk_rows + 1 if stop > start else 0):
         lo = max(start - chunk * chunk_rows, 0)
@@ -69,7 +69,7 @@ def iter_tables(synth: Synthesizer, *, start: int, stop: int, seed: int,
     seed = check_seed(seed)
     if start < 0 or stop < start:
         raise SamplingError(f"row range [{start}, {stop}) is invalid: need 0 <= start <= stop")
-    pieces = list(_pieces(start, stop, synth.chunk_rows))
+    pieces = list(chunk_pieces(start, stop, synth.chunk_rows))
     workers = max(1, min(threads or os.cpu_count() or 1, len(pieces) or 1))
     if workers == 1:
         for chunk, lo, hi in pieces:
