@@ -26,7 +26,7 @@ from synth_ray.errors import InputFormatError
 from synth_ray.file_modes import publishable
 from synth_ray.lakehouse.table_format import TableFormat
 
-__all__ = ["WriteResult", "delta_schema", "write_table"]
+__all__ = ["WriteResult", "delta_schema", "replace_folder", "write_table"]
 
 _ROWS_PER_FILE = 8_000_000  # Parquet folder: a new file every this many rows
 
@@ -78,7 +78,7 @@ def _counted(batches: Iterable[pa.Table], counter: list[int],
         yield from (table if schema is None else table.cast(schema)).to_batches()
 
 
-def _replace(staging: Path, target: Path) -> None:
+def replace_folder(staging: Path, target: Path) -> None:
     """Move ``staging`` to ``target``, retiring what was there (two renames)."""
     if target.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -126,7 +126,7 @@ def _write_parquet_folder(batches: Iterable[pa.Table], schema: pa.Schema, target
             for file in sorted(staging.iterdir()):
                 os.replace(file, target / file.name)
         else:
-            _replace(staging, target)
+            replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return counter[0]
