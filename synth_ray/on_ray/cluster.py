@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from types import ModuleType
 
 from synth_ray.errors import MissingExtraError, SynthRayError
@@ -23,6 +24,24 @@ def import_ray(feature: str) -> ModuleType:
     return ray
 
 
+_CONNECT_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a dead ``host:port``: ``ray.init`` itself retries for many minutes."""
+    if address == "auto" or ":" not in address:
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise RayUnavailableError(
+            f"cannot reach a Ray cluster at {address!r} ({exc}); start one with `ray start --head`, "
+            "fix the address, or omit it to use a local Ray"
+        ) from None
+
+
 def ensure_ray(*, address: str | None = None, num_cpus: int | None = None) -> ModuleType:
     """Connect to Ray once per process and return the ``ray`` module.
 
@@ -38,6 +57,8 @@ def ensure_ray(*, address: str | None = None, num_cpus: int | None = None) -> Mo
     if ray.is_initialized():
         return ray
     target = address or os.environ.get("RAY_ADDRESS") or None
+    if target:
+        _check_reachable(target)
     try:
         if target:
             ray.init(address=target, logging_level="WARNING", log_to_driver=False)
