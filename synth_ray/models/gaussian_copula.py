@@ -170,7 +170,7 @@ class GaussianCopula(Generator):
     def sample(self, n: int, *, rng: np.random.Generator) -> ModelFrame:
         """``n`` rows: correlated normals mapped through the stored marginals."""
         noise = rng.standard_normal((len(self._dims), n), dtype=np.float32)
-        z = (self._cholesky32 @ noise) if len(self._dims) else noise
+        z = self._correlate(noise)
         frame = ModelFrame(n_rows=n)
         for row, (name, part, kind) in zip(z, self._dims, strict=True):
             table = self.tables[f"{name}/{part}"]
@@ -182,6 +182,24 @@ class GaussianCopula(Generator):
                 position = np.searchsorted(table, row, side="right")
                 frame.values[name] = self.tables[f"{name}/codes"][position]
         return frame
+
+    def _correlate(self, noise: np.ndarray) -> np.ndarray:
+        """``L @ noise`` with elementwise operations in a fixed order.
+
+        A BLAS matrix product may sum in a different order depending on its thread
+        count and CPU kernel, and the last-bit differences flip rounded values: rows
+        would then depend on which machine or worker made them. Elementwise IEEE
+        operations give the same bits everywhere.
+        """
+        out = np.empty_like(noise)
+        term = np.empty_like(noise[0]) if len(noise) else noise
+        for i in range(noise.shape[0]):
+            row = out[i]
+            np.multiply(noise[0], self._cholesky32[i, 0], out=row)
+            for j in range(1, i + 1):
+                np.multiply(noise[j], self._cholesky32[i, j], out=term)
+                row += term
+        return out
 
     @staticmethod
     def _lookup(z: np.ndarray, table: np.ndarray, slopes: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ def _rows(files: list[Path]) -> int:
 
 def _write_delta(dataset: Any, schema: pa.Schema, target: Path, mode: str) -> WriteResult:
     stored = delta_schema(schema)
-    staging = target / f"_synth_ray_staging-{uuid.uuid4().hex[:12]}"
+    staging = target / f"write-{uuid.uuid4().hex[:12]}"  # referenced by the commit, or removed
     try:
         dataset.map_batches(lambda t: t.cast(stored), batch_format="pyarrow",
                             batch_size=None).write_parquet(str(staging))
