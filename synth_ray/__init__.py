@@ -24,7 +24,9 @@ if TYPE_CHECKING:
         SchemaError,
         SynthRayError,
     )
+    from synth_ray.evaluation.evaluate import EvaluationResult, evaluate
     from synth_ray.evaluation.quality import QualityScore, quality_score
+    from synth_ray.evaluation.settings import EvaluationSettings
     from synth_ray.lakehouse.readers import read_table
     from synth_ray.lakehouse.writers import write_table
     from synth_ray.metadata import ColumnKind, ColumnMetadata, PiiType, TableMetadata
@@ -42,6 +44,8 @@ _EXPORTS = {
     "TableSpec": "synth_ray.table_spec", "load_table_spec": "synth_ray.table_spec",
     "read_table": "synth_ray.lakehouse.readers", "write_table": "synth_ray.lakehouse.writers",
     "QualityScore": "synth_ray.evaluation.quality", "quality_score": "synth_ray.evaluation.quality",
+    "evaluate": "synth_ray.evaluation.evaluate", "EvaluationResult": "synth_ray.evaluation.evaluate",
+    "EvaluationSettings": "synth_ray.evaluation.settings",
     "load_dataset": "synth_ray.datasets",
     **{name: "synth_ray.errors" for name in (
         "ArtifactError", "ConfigError", "DataError", "InputFormatError", "MissingExtraError",
@@ -52,6 +56,7 @@ __all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
     "__version__", "fit", "sample", "sample_arrow", "save", "load", "Synthesizer",
     "ColumnKind", "ColumnMetadata", "PiiType", "TableMetadata", "infer_metadata", "TableSpec",
     "load_table_spec", "read_table", "write_table", "QualityScore", "quality_score",
+    "evaluate", "EvaluationResult", "EvaluationSettings",
     "load_dataset", "ArtifactError", "ConfigError", "DataError", "InputFormatError",
     "MissingExtraError", "SamplingError", "SchemaError", "SynthRayError",
 ]

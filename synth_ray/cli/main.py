@@ -17,6 +17,10 @@ def _dispatch(command: str) -> Callable[..., int]:
         from synth_ray.main_job import run_demo_command
 
         return run_demo_command
+    if command == "report":
+        from synth_ray.cli.report_command import run_report
+
+        return run_report
     return {"fit": commands.run_fit, "sample": commands.run_sample,
             "describe": commands.run_describe}[command]
 

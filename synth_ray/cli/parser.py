@@ -26,6 +26,7 @@ examples:
   synth-ray sample models/orders --rows 1000000 --out lake/orders_synth            # Delta
   synth-ray sample models/orders --rows 5000 --out orders.csv --format csv --seed 3
   synth-ray describe models/orders
+  synth-ray report orders.parquet orders_synth.parquet --holdout test.parquet --out report.html
 """
 
 _FIT_EXAMPLES = """\
@@ -115,4 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe", help="print a model's columns and training info")
     p.add_argument("model", metavar="MODEL_DIR")
     _add_demo(sub)
+    from synth_ray.cli.report_command import add_report_parser
+
+    add_report_parser(sub, parents=[_common()])
     return parser
