@@ -74,3 +74,22 @@ def test_unreachable_address_fails_fast_and_clearly():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "cannot reach a Ray cluster at '127.0.0.1:1'" in done.stderr
+
+
+def test_more_actors_than_cpus_is_refused(ray_cluster, mixed_model):
+    from synth_ray.on_ray.sampling import sample_dataset
+
+    with pytest.raises(synth_ray.ConfigError, match="need 3 CPUs but the Ray cluster has 2"):
+        sample_dataset(mixed_model, rows=10, seed=1, actors=3)
+
+
+def test_cli_engine_ray(ray_cluster, mixed_model, tmp_path):
+    from synth_ray.cli.main import main
+
+    mixed_model.save(tmp_path / "m")
+    code = main(["sample", str(tmp_path / "m"), "--rows", "70000", "--out", str(tmp_path / "t"),
+                 "--engine", "ray", "--workers", "2", "--seed", "4", "-q"])
+    assert code == 0
+    table = DeltaTable(str(tmp_path / "t")).to_pyarrow_table()
+    assert sorted(table.column("order_id").to_pylist()) == sorted(
+        mixed_model.sample_arrow(70_000, seed=4).column("order_id").to_pylist())

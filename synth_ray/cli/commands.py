@@ -6,10 +6,15 @@ import argparse
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from synth_ray.lakehouse.table_format import TableFormat
+
+if TYPE_CHECKING:
+    from synth_ray.lakehouse.writers import WriteResult
+    from synth_ray.synthesizer import Synthesizer
 
 __all__ = ["output_format", "read_input", "run_describe", "run_fit", "run_sample"]
 
@@ -60,6 +65,21 @@ def _progress(batches: Iterator[pa.Table], *, rows: int, quiet: bool) -> Iterato
             yield table
 
 
+def _sample_on_ray(synth: Synthesizer, args: argparse.Namespace, *, rows: int,
+                   fmt: TableFormat) -> WriteResult:
+    from synth_ray.errors import ConfigError
+    from synth_ray.on_ray.cluster import ensure_ray
+    from synth_ray.on_ray.sampling import sample_dataset
+    from synth_ray.on_ray.writing import write_dataset
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    ensure_ray(address=args.ray_address)
+    dataset = sample_dataset(synth, rows=rows, seed=args.seed, actors=args.workers)
+    return write_dataset(dataset, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
+                         mode=args.mode)
+
+
 def run_sample(args: argparse.Namespace) -> int:
     """``synth-ray sample``: stream rows into a table, published in one step."""
     from synth_ray.lakehouse.writers import write_table
@@ -70,10 +90,13 @@ def run_sample(args: argparse.Namespace) -> int:
     synth = Synthesizer.load(args.model)
     fmt = output_format(args.out, args.format)
     started = time.perf_counter()
-    batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads),
-                        rows=rows, quiet=args.quiet)
-    result = write_table(batches, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
-                         mode=args.mode)
+    if args.engine == "ray":
+        result = _sample_on_ray(synth, args, rows=rows, fmt=fmt)
+    else:
+        batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads),
+                            rows=rows, quiet=args.quiet)
+        result = write_table(batches, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
+                             mode=args.mode)
     seconds = time.perf_counter() - started
     version = f", version {result.version}" if result.version is not None else ""
     print(f"wrote {result.rows:,} rows to {result.path} ({fmt.value}{version}) in {seconds:.2f} s "

@@ -52,6 +52,7 @@ examples:
   synth-ray sample models/sales --rows 10000000 --out lake/sales_synth             # Delta (default)
   synth-ray sample models/sales --rows 1000 --out sales.parquet --format parquet
   synth-ray sample models/sales --rows 1000 --out lake/sales_synth --mode append --seed 2
+  synth-ray sample models/sales --rows 100000000 --out lake/sales_synth --engine ray --workers 8
 """
 
 
@@ -89,6 +90,12 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="overwrite", choices=["overwrite", "append"],
                    help="replace the table (default) or append to it")
     p.add_argument("--threads", type=int, default=None, help="sampling threads (default: CPUs)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local threads (default) or Ray Data actors (Delta/Parquet outputs)")
+    p.add_argument("--workers", type=int, default=2, metavar="K",
+                   help="--engine ray: sampling actors, each loads the model once (default: 2)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="--engine ray: cluster address (default: RAY_ADDRESS, else a local Ray)")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

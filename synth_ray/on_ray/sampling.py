@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from synth_ray.artifacts import load_model_files, model_files
+from synth_ray.errors import ConfigError
 from synth_ray.on_ray.cluster import ensure_ray
 from synth_ray.sampling import check_rows, chunk_pieces, sample_chunk
 
@@ -41,6 +42,17 @@ class ChunkSampler:
         return pa.concat_tables(tables)
 
 
+def _check_capacity(ray: Any, *, actors: int, num_cpus: float) -> None:
+    """Refuse a pool that can never start (Ray would wait for CPUs forever)."""
+    available = float(ray.cluster_resources().get("CPU", 0.0))
+    if actors < 1 or actors * num_cpus > available:
+        raise ConfigError(
+            f"{actors} sampling actor(s) x {num_cpus} CPU need {actors * num_cpus:g} CPUs but the Ray "
+            f"cluster has {available:g}; use at most {int(available // max(num_cpus, 1e-9))} actors "
+            "or fewer CPUs per actor"
+        )
+
+
 def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int | None = None,
                    actors: int = 1, num_cpus: float = 1.0, address: str | None = None) -> Any:
     """``rows`` synthetic rows as a ``ray.data.Dataset`` (connects to Ray if needed).
@@ -55,6 +67,7 @@ def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int 
         address: Ray cluster address (default: ``RAY_ADDRESS`` or a local Ray).
     """
     ray = ensure_ray(address=address)
+    _check_capacity(ray, actors=actors, num_cpus=num_cpus)
     ray.data.DataContext.get_current().execution_options.preserve_order = True
     pieces = [{"chunk": c, "lo": lo, "hi": hi}
               for c, lo, hi in chunk_pieces(0, check_rows(rows), synth.chunk_rows)]
