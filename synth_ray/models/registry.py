@@ -8,7 +8,7 @@ from synth_ray.models.base import Generator
 
 __all__ = ["MODEL_KINDS", "generator_class"]
 
-MODEL_KINDS = ("copula",)
+MODEL_KINDS = ("copula", "ctgan", "tvae")
 
 
 def generator_class(kind: str) -> type[Generator]:
@@ -17,4 +17,12 @@ def generator_class(kind: str) -> type[Generator]:
         from synth_ray.models.gaussian_copula import GaussianCopula
 
         return GaussianCopula
+    if kind == "ctgan":
+        from synth_ray.models.neural.ctgan import CTGAN
+
+        return CTGAN
+    if kind == "tvae":
+        from synth_ray.models.neural.tvae import TVAE
+
+        return TVAE
     raise ConfigError(unknown_name_message(kind, MODEL_KINDS, what="model"))
