@@ -9,6 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+# Session-wide fixtures of the real engines: each starts once per test session.
+from ray_fixtures import ray_cluster  # noqa: F401
+from spark_fixtures import spark  # noqa: F401
+
 import synth_ray
 
 

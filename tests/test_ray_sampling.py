@@ -15,15 +15,6 @@ import synth_ray
 N = 150_000  # three chunks
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    from synth_ray.on_ray.cluster import ensure_ray
-
-    ray = ensure_ray(num_cpus=2)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.fixture(scope="module")
 def reference(mixed_model) -> pa.Table:
     return mixed_model.sample_arrow(N, seed=21)
