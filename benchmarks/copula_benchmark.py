@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_env import REPO_ROOT, SDV_SIDE, run_in_bench_venv  # sibling module, also when imported
+from machine_load import cpu_times, load_1min, wait_for_quiet
 
 TARGET_DATASET = "ggplot2/diamonds"
 TARGET_FIT_S = 2.0
@@ -55,51 +56,11 @@ ISSUE_SDV = {"fit_s": 7.2, "sample_rows_per_s": 72_000, "quality_score": 0.926}
 REPEATS = 5
 FIT_SEED = 0
 SAMPLE_SEED = 1
-MAX_LOAD = 0.5  # cores kept busy by other processes before a timed phase starts
 MAX_OTHERS = 0.25  # cores other processes may use, on average, during a timed phase
 ATTEMPTS = 4  # tries per timed phase before keeping the least disturbed one
 
 
 # ---------------------------------------------------------------- machine
-
-
-def load_1min() -> float:
-    return os.getloadavg()[0]
-
-
-def _cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs since boot, from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def busy_cores(window_s: float = 3.0) -> float:
-    """Cores kept busy by everything else while this process sleeps for ``window_s``."""
-    busy0, total0 = _cpu_times()
-    time.sleep(window_s)
-    busy1, total1 = _cpu_times()
-    return (busy1 - busy0) / max(total1 - total0, 1) * (os.cpu_count() or 1)
-
-
-def wait_for_quiet(max_busy: float = MAX_LOAD, max_wait_s: float = 600.0) -> dict[str, float]:
-    """Wait until other work keeps at most ``max_busy`` cores busy; return what was seen.
-
-    The machine has 2 cores and other people run things on it: timing under load would
-    measure them, not us. The 1-min load average lags (it still counts our own previous
-    phase for a minute or two), so the gate is the CPU time others used over a short
-    idle window; both figures are returned to be recorded. We wait rather than fail.
-    """
-    deadline = time.monotonic() + max_wait_s
-    busy = busy_cores()
-    while busy > max_busy and time.monotonic() < deadline:
-        print(f"# others keep {busy:.2f} cores busy (1-min load {load_1min():.2f}): waiting",
-              file=sys.stderr, flush=True)
-        time.sleep(10)
-        busy = busy_cores()
-    if busy > max_busy:
-        print(f"# WARNING: timing while others keep {busy:.2f} cores busy", file=sys.stderr)
-    return {"busy_cores": busy, "load_1min": load_1min()}
 
 
 def _own_cpu_s() -> float:
@@ -118,13 +79,13 @@ class CpuWatch:
     others_cores: float = 0.0
 
     def __enter__(self) -> CpuWatch:
-        self._busy0, self._own0 = _cpu_times()[0], _own_cpu_s()
+        self._busy0, self._own0 = cpu_times()[0], _own_cpu_s()
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self._start
-        busy_s = (_cpu_times()[0] - self._busy0) / os.sysconf("SC_CLK_TCK")
+        busy_s = (cpu_times()[0] - self._busy0) / os.sysconf("SC_CLK_TCK")
         self.others_cores = max(0.0, busy_s - (_own_cpu_s() - self._own0)) / max(wall, 1e-9)
 
 

@@ -33,42 +33,18 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from machine_load import PeakRss  # sibling module
 
 import synth_ray
 
 TARGET_SECONDS = 60.0
 TARGET_GIB = 4.0
 SYNTH_RAY = str(Path(sys.executable).parent / "synth-ray")
-
-
-class PeakRss:
-    """The peak RSS of this process while the block runs (psutil, every 20 ms)."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self._stop = threading.Event()
-        self.start_bytes = self.peak_bytes = self._proc.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak_bytes = max(self.peak_bytes, self._proc.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def make_tables(workdir: Path, real_rows: int, synthetic_rows: int) -> dict[str, Any]:

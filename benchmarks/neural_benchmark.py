@@ -47,13 +47,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_env import run_in_bench_venv  # sibling module
+from machine_load import PeakRss, wait_for_quiet
 
 DIAMONDS = "ggplot2/diamonds"
 UTILITY = {  # dataset -> (target, task, columns left out of the features)
@@ -61,78 +61,12 @@ UTILITY = {  # dataset -> (target, task, columns left out of the features)
     "ISLR/Wage": ("wage", "regression", ["logwage"]),
 }
 FIT_SEED, SAMPLE_SEED = 0, 1
-MAX_BUSY = 0.5  # cores other processes may keep busy while we time
 
 
 # ---------------------------------------------------------------- machine
 
 
-def _cpu_times() -> tuple[int, int]:
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def busy_cores(window_s: float = 3.0) -> float:
-    """Cores kept busy by other processes while this one sleeps ``window_s``."""
-    busy0, total0 = _cpu_times()
-    time.sleep(window_s)
-    busy1, total1 = _cpu_times()
-    return (busy1 - busy0) / max(total1 - total0, 1) * (os.cpu_count() or 1)
-
-
-def wait_for_quiet(max_wait_s: float = 600.0) -> dict[str, float]:
-    """Wait (up to ``max_wait_s``) until others keep at most ``MAX_BUSY`` cores busy."""
-    deadline = time.monotonic() + max_wait_s
-    busy = busy_cores()
-    while busy > MAX_BUSY and time.monotonic() < deadline:
-        print(f"# others keep {busy:.2f} cores busy: waiting", file=sys.stderr, flush=True)
-        time.sleep(15)
-        busy = busy_cores()
-    if busy > MAX_BUSY:
-        print(f"# WARNING: timing while others keep {busy:.2f} cores busy", file=sys.stderr)
-    return {"busy_cores": round(busy, 2), "load_1min": round(os.getloadavg()[0], 2)}
-
-
 # ---------------------------------------------------------------- worker (synth-ray side)
-
-
-class PeakRss:
-    """Peak RSS of a phase: VmHWM after a reset, else psutil polling every 20 ms."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-        self.peak = self._process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            self.exact = True
-        except OSError:
-            self.exact = False
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-        if self.exact:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
-
-    @property
-    def mib(self) -> float:
-        return self.peak / 2**20
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:

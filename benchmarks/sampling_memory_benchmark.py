@@ -50,8 +50,8 @@ from copula_benchmark import (
     phase_peak,
     ru_maxrss_mib,
     timed_quietly,
-    wait_for_quiet,
 )
+from machine_load import wait_for_quiet
 
 TARGET_PEAK_BYTES = 1_500_000_000  # "1.5 GB", read as 10^9 bytes (the stricter reading)
 TARGET_RATIO = 0.8  # "within 20% of the in-memory figure"

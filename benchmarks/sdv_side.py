@@ -22,7 +22,6 @@ import os
 import random
 import resource
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from machine_load import PeakRss  # sibling module (stdlib + psutil only)
 
 TRAIN_FRACTION = 0.8
 TABLE_NAME = "table"
@@ -126,40 +126,6 @@ def quality_scores(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any) -
 def ru_maxrss_mib() -> float:
     """Lifetime peak RSS of this process from the kernel (Linux: KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-class PeakRss:
-    """Sample RSS with psutil in a thread to get the peak of one phase.
-
-    ru_maxrss only gives the lifetime peak (imports and loading included);
-    sampling every ``interval`` seconds isolates fit vs sample peaks.
-    """
-
-    def __init__(self, interval: float = 0.02) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak_bytes: int = self._proc.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.peak_bytes = max(self.peak_bytes, self._proc.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, self._proc.memory_info().rss)
-
-    @property
-    def peak_mib(self) -> float:
-        return self.peak_bytes / 2**20
 
 
 def rss_mib() -> float:
@@ -260,8 +226,8 @@ def cmd_sdv(args: argparse.Namespace) -> dict[str, Any]:
         "quality_s": quality_s(),
         **scores,
         "rss_before_fit_mib": rss_before_fit,
-        "fit_peak_rss_mib": fit_mem.peak_mib,
-        "sample_peak_rss_mib": sample_mem.peak_mib,
+        "fit_peak_rss_mib": fit_mem.mib,
+        "sample_peak_rss_mib": sample_mem.mib,
         "ru_maxrss_mib": ru_maxrss_mib(),
         "cpu_count": os.cpu_count(),
         "versions": library_versions(),
