@@ -40,6 +40,9 @@ class TrainingInfo:
         rows: real rows the generator learned from.
         seconds: wall time of the fit.
         options: the generator's options.
+        source: how the rows learned from were chosen when they are not the whole table
+            given (e.g. a bounded sample of a Spark DataFrame collected to the driver:
+            method, rows in the table, rows kept, seed); ``None`` for the whole table.
     """
 
     model: str
@@ -47,10 +50,16 @@ class TrainingInfo:
     rows: int
     seconds: float
     options: Mapping[str, Any]
+    source: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {**asdict(self), "options": dict(self.options)}
+        """JSON-ready form (``source`` only when set, so older readers still load it)."""
+        document = {**asdict(self), "options": dict(self.options)}
+        if self.source is None:
+            del document["source"]
+        else:
+            document["source"] = dict(self.source)
+        return document
 
 
 class Synthesizer:
