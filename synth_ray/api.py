@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from synth_ray.conditions import Conditions, Distribution
 from synth_ray.synthesizer import Synthesizer, fit_synthesizer
 from synth_ray.table_input import TableLike
 from synth_ray.table_spec import TableSpec
@@ -42,14 +43,24 @@ def fit(data: TableLike | str | Path, *, model: str = "copula",
     return fit_synthesizer(data, model=model, spec=spec, seed=seed, options=options)
 
 
-def sample(synthesizer: Synthesizer, *, rows: int, seed: int = 0) -> pd.DataFrame:
-    """``rows`` synthetic rows as a pandas DataFrame; same seed, same rows."""
-    return synthesizer.sample(rows, seed=seed)
+def sample(synthesizer: Synthesizer, *, rows: int, seed: int = 0,
+           conditions: Conditions | None = None,
+           distribution: Distribution | None = None) -> pd.DataFrame:
+    """``rows`` synthetic rows as a pandas DataFrame; same seed, same rows.
+
+    ``conditions`` fixes categorical/boolean columns (``{"cut": "Ideal"}``, or a
+    DataFrame of per-row conditions); ``distribution`` gives one column exact counts
+    (``{"cut": {"Ideal": 0.5, "Fair": 0.5}}``). See :meth:`Synthesizer.sample`.
+    """
+    return synthesizer.sample(rows, seed=seed, conditions=conditions, distribution=distribution)
 
 
-def sample_arrow(synthesizer: Synthesizer, *, rows: int, seed: int = 0) -> pa.Table:
+def sample_arrow(synthesizer: Synthesizer, *, rows: int, seed: int = 0,
+                 conditions: Conditions | None = None,
+                 distribution: Distribution | None = None) -> pa.Table:
     """``rows`` synthetic rows as an Arrow table with the real table's exact schema."""
-    return synthesizer.sample_arrow(rows, seed=seed)
+    return synthesizer.sample_arrow(rows, seed=seed, conditions=conditions,
+                                    distribution=distribution)
 
 
 def save(synthesizer: Synthesizer, path: str | Path) -> Path:

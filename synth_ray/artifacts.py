@@ -58,6 +58,7 @@ def _model_document(synth: Synthesizer) -> dict[str, Any]:
         "metadata": synth.metadata.to_dict(),
         "transforms": synth.transformer.to_dict(),
         "training": synth.training.to_dict(),
+        **({"constraints": synth.constraints.to_dict()} if synth.constraints else {}),
     }
 
 
@@ -215,6 +216,9 @@ def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> Sy
     generator = generator_class(document["model"]).from_state(
         columns=columns, config=document["model_config"], tensors=tensors
     )
+    from synth_ray.constraints import ConstraintSet
+
     return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
+                       constraints=ConstraintSet.from_dict(document.get("constraints")),
                        training=TrainingInfo(**document["training"]),
                        chunk_rows=int(document["chunk_rows"]))

@@ -5,6 +5,11 @@ rows are produced (local, Ray and Spark sampling all call it). Row ``r`` of a sa
 is row ``r % chunk_rows`` of chunk ``r // chunk_rows``, and each chunk depends only on
 ``(model, seed, chunk index)``: so ``sample_rows(start, stop, seed)`` over any split of
 ``[0, n)`` concatenates to exactly ``sample(n, seed)``.
+
+Conditional sampling keeps the contract: a :class:`~synth_ray.conditions.ConditionPlan`
+says which codes each row of a chunk must take as a function of the chunk index
+alone, and :func:`~synth_ray.conditional_rows.conditional_frame` makes the chunk's rows
+meet them (and the model's constraints) drawing only from the chunk's generator.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from synth_ray.conditions import ConditionPlan
 from synth_ray.errors import SamplingError
 from synth_ray.randomness import MODEL_STREAM, check_seed, chunk_rng
 from synth_ray.transforms.base import GenerationContext
@@ -37,17 +43,32 @@ def check_rows(n: int) -> int:
     return n
 
 
-def sample_chunk(synth: Synthesizer, *, seed: int, chunk_index: int) -> pa.Table:
-    """All ``synth.chunk_rows`` rows of chunk ``chunk_index`` under ``seed``."""
+def sample_chunk(synth: Synthesizer, *, seed: int, chunk_index: int,
+                 plan: ConditionPlan | None = None) -> pa.Table:
+    """All ``synth.chunk_rows`` rows of chunk ``chunk_index`` under ``seed``.
+
+    With a ``plan`` each row meets its conditions; every row meets the model's
+    constraints (without either, the generator's rows are used as they come).
+    """
     n = synth.chunk_rows
-    frame = synth.generator.sample(n, rng=chunk_rng(seed, chunk_index, MODEL_STREAM))
+    rng = chunk_rng(seed, chunk_index, MODEL_STREAM)
+    constraints = synth.constraints
+    if plan is None and not constraints:
+        frame = synth.generator.sample(n, rng=rng)
+    else:
+        from synth_ray.conditional_rows import conditional_frame
+
+        required = plan.required(seed=seed, chunk_index=chunk_index, chunk_rows=n) if plan else {}
+        frame = conditional_frame(synth, n, rng=rng, required=required,
+                                  describe=plan.describe if plan else str)
     row_start = chunk_index * n
 
     def context(column_index: int) -> GenerationContext:
         rng = chunk_rng(seed, chunk_index, MODEL_STREAM + 1 + column_index)
         return GenerationContext(row_start=row_start, n_rows=n, seed=seed, rng=rng)
 
-    return synth.transformer.inverse(frame, context=context)
+    table = synth.transformer.inverse(frame, context=context)
+    return constraints.complete(table, synth.transformer) if constraints else table
 
 
 def chunk_pieces(start: int, stop: int, chunk_rows: int) -> Iterator[tuple[int, int, int]]:
@@ -59,7 +80,7 @@ def chunk_pieces(start: int, stop: int, chunk_rows: int) -> Iterator[tuple[int, 
 
 
 def iter_tables(synth: Synthesizer, *, start: int, stop: int, seed: int,
-                threads: int | None = None) -> Iterator[pa.Table]:
+                threads: int | None = None, plan: ConditionPlan | None = None) -> Iterator[pa.Table]:
     """Rows ``[start, stop)`` as a stream of tables, one per chunk touched, in order.
 
     Chunks are made on ``threads`` threads (default: CPU count; numpy and Arrow
@@ -69,16 +90,20 @@ def iter_tables(synth: Synthesizer, *, start: int, stop: int, seed: int,
     seed = check_seed(seed)
     if start < 0 or stop < start:
         raise SamplingError(f"row range [{start}, {stop}) is invalid: need 0 <= start <= stop")
+    if plan is not None and plan.total_rows is not None and stop > plan.total_rows:
+        raise SamplingError(f"rows up to {stop:,} asked of a conditional sample of "
+                            f"{plan.total_rows:,} rows")
     pieces = list(chunk_pieces(start, stop, synth.chunk_rows))
     workers = max(1, min(threads or os.cpu_count() or 1, len(pieces) or 1))
     if workers == 1:
         for chunk, lo, hi in pieces:
-            yield sample_chunk(synth, seed=seed, chunk_index=chunk).slice(lo, hi - lo)
+            yield sample_chunk(synth, seed=seed, chunk_index=chunk, plan=plan).slice(lo, hi - lo)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synth-ray-sample") as pool:
         window: deque[tuple[Future[pa.Table], int, int]] = deque()
         for chunk, lo, hi in pieces:
-            window.append((pool.submit(sample_chunk, synth, seed=seed, chunk_index=chunk), lo, hi))
+            window.append((pool.submit(sample_chunk, synth, seed=seed, chunk_index=chunk, plan=plan),
+                           lo, hi))
             if len(window) >= 2 * workers:
                 future, a, b = window.popleft()
                 yield future.result().slice(a, b - a)
@@ -88,14 +113,15 @@ def iter_tables(synth: Synthesizer, *, start: int, stop: int, seed: int,
 
 
 def sample_rows(synth: Synthesizer, *, start: int, stop: int, seed: int,
-                threads: int | None = None) -> pa.Table:
+                threads: int | None = None, plan: ConditionPlan | None = None) -> pa.Table:
     """Rows ``[start, stop)`` of the sample with ``seed``, as one Arrow table."""
-    tables = list(iter_tables(synth, start=start, stop=stop, seed=seed, threads=threads))
+    tables = list(iter_tables(synth, start=start, stop=stop, seed=seed, threads=threads, plan=plan))
     if not tables:
         return synth.transformer.schema.empty_table()
     return pa.concat_tables(tables)
 
 
-def sample_table(synth: Synthesizer, *, n: int, seed: int, threads: int | None = None) -> pa.Table:
+def sample_table(synth: Synthesizer, *, n: int, seed: int, threads: int | None = None,
+                 plan: ConditionPlan | None = None) -> pa.Table:
     """The first ``n`` rows of the sample with ``seed``."""
-    return sample_rows(synth, start=0, stop=check_rows(n), seed=seed, threads=threads)
+    return sample_rows(synth, start=0, stop=check_rows(n), seed=seed, threads=threads, plan=plan)

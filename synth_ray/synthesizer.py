@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from synth_ray.conditions import Conditions, Distribution, plan_conditions
+from synth_ray.constraints import ConstraintSet
 from synth_ray.metadata import TableMetadata
 from synth_ray.metadata_inference import infer_metadata
 from synth_ray.models.base import Generator
@@ -73,12 +75,14 @@ class Synthesizer:
 
     def __init__(self, *, metadata: TableMetadata, transformer: TableTransformer,
                  generator: Generator, training: TrainingInfo,
+                 constraints: ConstraintSet | None = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.metadata = metadata
         self.transformer = transformer
         self.generator = generator
         self.training = training
         self.chunk_rows = chunk_rows
+        self.constraints = constraints if constraints is not None else ConstraintSet()
 
     @classmethod
     def fit(cls, data: TableLike, *, model: str = "copula",
@@ -87,23 +91,51 @@ class Synthesizer:
         """Learn a generator of ``data``; see :func:`fit_synthesizer`."""
         return fit_synthesizer(data, model=model, spec=spec, seed=seed, options=options)
 
-    def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
-        """``n`` synthetic rows as a pandas DataFrame (pandas dtypes restored)."""
+    def sample(self, n: int, *, seed: int = 0, conditions: Conditions | None = None,
+               distribution: Distribution | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows as a pandas DataFrame (pandas dtypes restored).
+
+        Args:
+            n: rows.
+            seed: the same seed gives the same rows.
+            conditions: ``{column: value}`` fixed in every row (categorical or boolean
+                columns), or a DataFrame of ``n`` rows of per-row conditions (a missing
+                value leaves that cell free).
+            distribution: ``{column: {value: weight}}``: the column takes each value in
+                exactly ``round(n * share)`` rows (largest remainder).
+        """
         from synth_ray.pandas_output import to_pandas
 
-        return to_pandas(self.sample_arrow(n, seed=seed))
+        return to_pandas(self.sample_arrow(n, seed=seed, conditions=conditions,
+                                           distribution=distribution))
 
-    def sample_arrow(self, n: int, *, seed: int = 0, threads: int | None = None) -> pa.Table:
+    def sample_arrow(self, n: int, *, seed: int = 0, threads: int | None = None,
+                     conditions: Conditions | None = None,
+                     distribution: Distribution | None = None) -> pa.Table:
         """``n`` synthetic rows as an Arrow table with exactly the real table's schema."""
-        return sample_table(self, n=n, seed=seed, threads=threads)
+        plan = plan_conditions(self, conditions=conditions, distribution=distribution,
+                               rows=check_rows(n))
+        return sample_table(self, n=n, seed=seed, threads=threads, plan=plan)
 
-    def sample_rows(self, start: int, stop: int, *, seed: int = 0) -> pa.Table:
-        """Rows ``[start, stop)`` of the sample with ``seed``: any split concatenates to ``sample``."""
-        return sample_rows(self, start=start, stop=stop, seed=seed)
+    def sample_rows(self, start: int, stop: int, *, seed: int = 0,
+                    conditions: Conditions | None = None, distribution: Distribution | None = None,
+                    total_rows: int | None = None) -> pa.Table:
+        """Rows ``[start, stop)`` of the sample with ``seed``: any split concatenates to ``sample``.
 
-    def iter_batches(self, n: int, *, seed: int = 0, threads: int | None = None) -> Iterator[pa.Table]:
+        A ``distribution`` spreads exact counts over the whole sample, so it needs
+        ``total_rows`` (the ``n`` of ``sample``); per-row conditions are the whole sample's.
+        """
+        plan = plan_conditions(self, conditions=conditions, distribution=distribution,
+                               rows=total_rows)
+        return sample_rows(self, start=start, stop=stop, seed=seed, plan=plan)
+
+    def iter_batches(self, n: int, *, seed: int = 0, threads: int | None = None,
+                     conditions: Conditions | None = None,
+                     distribution: Distribution | None = None) -> Iterator[pa.Table]:
         """``n`` rows as a bounded-memory stream of Arrow tables (one per chunk)."""
-        return iter_tables(self, start=0, stop=check_rows(n), seed=seed, threads=threads)
+        plan = plan_conditions(self, conditions=conditions, distribution=distribution,
+                               rows=check_rows(n))
+        return iter_tables(self, start=0, stop=n, seed=seed, threads=threads, plan=plan)
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (safetensors + JSON); see :func:`synth_ray.artifacts.save_model`."""
@@ -139,12 +171,15 @@ def fit_synthesizer(data: TableLike, *, model: str = "copula",
     started = time.perf_counter()
     generator_cls = generator_class(model)
     table = to_arrow(data)
-    metadata = infer_metadata(table, spec=load_table_spec(spec))
+    table_spec = load_table_spec(spec)
+    metadata = infer_metadata(table, spec=table_spec)
     transformer = TableTransformer.fit(table, metadata)
-    frame = transformer.forward(table)
-    generator = generator_cls.fit(frame, columns=transformer.model_columns,
+    constraints = ConstraintSet.fit(table_spec.constraints, table=table, metadata=metadata,
+                                    transformer=transformer)
+    frame = constraints.to_model_space(transformer.forward(table))
+    generator = generator_cls.fit(frame, columns=constraints.learned_columns(transformer.model_columns),
                                   options=dict(options or {}), seed=seed)
     training = TrainingInfo(model=model, seed=seed, rows=table.num_rows,
                             seconds=time.perf_counter() - started, options=dict(options or {}))
     return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
-                       training=training)
+                       constraints=constraints, training=training)

@@ -7,6 +7,9 @@ A spec is a YAML or JSON file (or a dict) such as::
       email:    {kind: pii, pii_type: email}
       price:    {kind: numerical, min: 0, decimals: 2}
       zip_code: {kind: categorical}
+    constraints:                     # see synth_ray.constraints.declarations
+      - {type: inequality, low: ordered_at, high: shipped_at}
+      - {type: formula, column: total, expression: "price * quantity"}
 
 YAML is read with ``yaml.safe_load``: a spec can never run code.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_ray.config_checks import check_keys
+from synth_ray.constraints.declarations import Constraint, parse_constraints
 from synth_ray.errors import ConfigError
 from synth_ray.metadata import ColumnKind, PiiType
 
@@ -62,20 +66,22 @@ class ColumnSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TableSpec:
-    """A user's declarations for a table: per-column specs by column name."""
+    """A user's declarations for a table: per-column specs by column name, and constraints."""
 
     columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
+    constraints: tuple[Constraint, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> TableSpec:
         """Parse a spec dict (as read from YAML or JSON)."""
         if data is None:
             return cls()
-        check_keys(data, allowed=["columns"], where="table spec")
+        check_keys(data, allowed=["columns", "constraints"], where="table spec")
         raw = data.get("columns") or {}
         if not isinstance(raw, Mapping):
             raise ConfigError("table spec: 'columns' must map column names to their specs")
-        return cls(columns={str(k): ColumnSpec.from_dict(v or {}, column=str(k)) for k, v in raw.items()})
+        return cls(columns={str(k): ColumnSpec.from_dict(v or {}, column=str(k)) for k, v in raw.items()},
+                   constraints=parse_constraints(data.get("constraints")))
 
 
 def load_table_spec(source: str | Path | Mapping[str, Any] | TableSpec | None) -> TableSpec:

@@ -36,6 +36,17 @@ class Generator(ABC):
     def sample(self, n: int, *, rng: np.random.Generator) -> ModelFrame:
         """``n`` rows in model space, drawn only from ``rng``."""
 
+    def propose(self, n: int, *, rng: np.random.Generator,
+                required: Mapping[str, np.ndarray]) -> ModelFrame:
+        """``n`` rows drawn towards per-row required codes, where the model can.
+
+        ``required`` maps discrete columns to each row's required code (``-1``: free).
+        The caller checks every row and asks again for those that miss, so a model
+        without a direct mechanism may ignore ``required``: this default samples
+        unconditionally (vectorized rejection then does all the work).
+        """
+        return self.sample(n, rng=rng)
+
     @abstractmethod
     def config(self) -> dict[str, Any]:
         """JSON-ready settings and small learned values."""

@@ -9,6 +9,13 @@ Sample: ``z = L @ N(0, I)``; each continuous dimension maps back through a looku
 table of the empirical quantile function tabulated on a uniform grid of ``z``
 (arithmetic indexing plus linear interpolation: no search, no ``Phi`` per value);
 each discrete dimension through ``searchsorted`` on its thresholds in ``z``.
+
+Conditional sampling (:meth:`GaussianCopula.propose`): a category is an interval of
+its latent normal. For each row, the conditioned column whose category is least
+likely is drawn exactly from the standard normal truncated to that interval, and the
+other dimensions from their conditional Gaussian given it (``z += Sigma[:, j] *
+(z_j' - z_j)``: regression on ``z_j``, exact for a Gaussian). Further conditions on the
+same row are left to the caller's rejection.
 """
 
 from __future__ import annotations
@@ -97,6 +104,35 @@ def _nearest_correlation(corr: np.ndarray) -> np.ndarray:
     return fixed / np.outer(scale, scale)
 
 
+def _outer_sum(factor: np.ndarray) -> np.ndarray:
+    """``factor @ factor.T`` summed in a fixed order (same bits on every machine, unlike BLAS)."""
+    out = np.zeros((factor.shape[0], factor.shape[0]))
+    for k in range(factor.shape[1]):
+        out += np.multiply.outer(factor[:, k], factor[:, k])
+    return out
+
+
+def _truncated_normal(lo: np.ndarray, hi: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """float32 draws of N(0, 1) within ``[ndtri(lo), ndtri(hi))`` by inverse CDF.
+
+    ``lo``/``hi`` are normal probabilities. Upper-tail intervals are drawn in the mirrored
+    lower tail, where probabilities keep their precision; the result is nudged inside
+    the interval after rounding to float32 (the copula's latent precision).
+    """
+    upper = lo > 0.5
+    a = np.where(upper, 1.0 - hi, lo)
+    b = np.where(upper, 1.0 - lo, hi)
+    x = special.ndtri(a + u * (b - a))
+    x = np.where(upper, -x, x)
+    low, high = special.ndtri(lo), special.ndtri(hi)
+    out = x.astype(np.float32)
+    floor = low.astype(np.float32)
+    floor = np.where(floor < low, np.nextafter(floor, np.float32(np.inf)), floor)
+    ceiling = high.astype(np.float32)
+    ceiling = np.where(ceiling >= high, np.nextafter(ceiling, np.float32(-np.inf)), ceiling)
+    return np.clip(out, floor, np.maximum(floor, ceiling)).astype(np.float32)
+
+
 class GaussianCopula(Generator):
     """The fast default generator; deterministic fit, no training loop."""
 
@@ -116,6 +152,8 @@ class GaussianCopula(Generator):
         self._dims = [(c.name, "value", kinds[c.name]) for c in self.columns] + [
             (c.name, "null", "null") for c in self.columns if c.nullable
         ]
+        self._sigma = _outer_sum(cholesky).astype(np.float32)  # correlation of the latents
+        self._dim_of = {name: i for i, (name, part, _) in enumerate(self._dims) if part == "value"}
 
     @classmethod
     def fit(cls, frame: ModelFrame, *, columns: Sequence[ModelColumn],
@@ -172,7 +210,48 @@ class GaussianCopula(Generator):
     def sample(self, n: int, *, rng: np.random.Generator) -> ModelFrame:
         """``n`` rows: correlated normals mapped through the stored marginals."""
         noise = rng.standard_normal((len(self._dims), n), dtype=np.float32)
+        return self._frame(self._correlate(noise))
+
+    def propose(self, n: int, *, rng: np.random.Generator,
+                required: Mapping[str, np.ndarray]) -> ModelFrame:
+        """``n`` rows, each drawn from the copula given its rarest required category.
+
+        The chosen column's latent is drawn from the normal truncated to the category's
+        interval and the other latents from their conditional Gaussian given it.
+        """
+        conditioned = [c for c in required if c in self._dim_of
+                       and f"{c}/codes" in self.tables]
+        if not conditioned:
+            return self.sample(n, rng=rng)
+        noise = rng.standard_normal((len(self._dims), n), dtype=np.float32)
         z = self._correlate(noise)
+        bounds = [self._interval(c, required[c]) for c in conditioned]
+        mass = np.stack([np.where(required[c] >= 0, hi - lo, np.inf)
+                         for c, (lo, hi) in zip(conditioned, bounds, strict=True)])
+        pick = mass.argmin(axis=0)
+        rows = np.flatnonzero(np.isfinite(mass.min(axis=0)))
+        u = rng.random(n)
+        if rows.size:
+            choice = pick[rows]
+            lo = np.stack([b[0] for b in bounds])[choice, rows]
+            hi = np.stack([b[1] for b in bounds])[choice, rows]
+            dims = np.array([self._dim_of[c] for c in conditioned])[choice]
+            latent = _truncated_normal(lo, hi, u[rows])
+            delta = latent - z[dims, rows]
+            z[:, rows] += self._sigma[:, dims] * delta[None, :].astype(np.float32)
+            z[dims, rows] = latent
+        return self._frame(z)
+
+    def _interval(self, column: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each code's latent interval, as normal probabilities ``(Phi(low), Phi(high))``."""
+        order = np.argsort(self.tables[f"{column}/codes"])  # code -> position on the axis
+        edges = special.ndtr(np.concatenate([[-np.inf], self.tables[f"{column}/value"], [np.inf]]))
+        position = order[np.clip(codes, 0, order.size - 1)]
+        return edges[position], edges[position + 1]
+
+    def _frame(self, z: np.ndarray) -> ModelFrame:
+        """Correlated latents ``z`` (dims x rows) mapped through the marginals."""
+        n = z.shape[1]
         frame = ModelFrame(n_rows=n)
         for row, (name, part, kind) in zip(z, self._dims, strict=True):
             table = self.tables[f"{name}/{part}"]

@@ -12,6 +12,11 @@ inputs drawn as at sampling time, then folded into the linear layers; sampling d
 the condition by the real category frequencies, so unconditional samples follow the
 real joint distribution. Rows depend only on the numpy generator handed to
 :meth:`CTGAN.sample`, so chunked sampling is partition invariant.
+
+Conditional sampling (:meth:`CTGAN.propose`) uses the mechanism the generator was
+trained for: each row's conditional vector names its rarest required category, and
+that column of the row is set to the category (the network's other outputs follow
+the condition); further conditions on the same row are left to the caller's rejection.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from synth_ray.models.neural.options import CTGANOptions
 from synth_ray.models.neural.runtime import torch_generator
 from synth_ray.models.neural.span_ops import sample_spans
 from synth_ray.models.neural.training_loop import LoopSettings, run_training
-from synth_ray.transforms.model_frame import ModelColumn
+from synth_ray.transforms.model_frame import ModelColumn, ModelColumnType, ModelFrame
 
 __all__ = ["CTGAN"]
 
@@ -116,11 +121,43 @@ class CTGAN(NeuralGenerator[CTGANOptions]):
             noise = torch.randn(n, self.options.embedding_dim, generator=generator)
             if conditions is None and self.space.dim:
                 conditions = self.space.sampling_conditions(n, generator)
+            elif conditions is not None and bool((conditions < 0).any()):  # -1: free rows
+                drawn = self.space.sampling_conditions(n, generator)
+                conditions = torch.where(conditions < 0, drawn, conditions)
             raw = self._folded(noise, conditions)
             return sample_spans(raw, self.layout, generator)
 
     def _generate(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return self.generate(n, generator)
+
+    def propose(self, n: int, *, rng: np.random.Generator,
+                required: Mapping[str, np.ndarray]) -> ModelFrame:
+        """``n`` rows, each generated under the conditional vector of its rarest required category."""
+        blocks = {c.name: j for j, c in enumerate(
+            c for c in self.columns if c.type is ModelColumnType.DISCRETE)}
+        conditioned = [c for c in required if c in blocks]
+        if not conditioned or not self.space.dim:
+            return self.sample(n, rng=rng)
+        codecs = dict(zip((c.name for c in self.columns), self.encoding.codecs, strict=True))
+        slots, rarity = [], []
+        for column in conditioned:
+            codes = required[column]
+            slot = codecs[column].encode(np.maximum(codes, 0), rng=None)[1][:, 0]
+            frequency = self.space.frequencies[blocks[column]][slot]
+            slots.append(self.space.slot(blocks[column], 0) + slot)
+            rarity.append(np.where(codes >= 0, frequency, np.inf))
+        rarest = np.stack(rarity).argmin(axis=0)
+        rows = np.arange(n)
+        chosen = np.isfinite(np.stack(rarity)[rarest, rows])
+        conditions = torch.from_numpy(np.where(chosen, np.stack(slots)[rarest, rows], -1))
+        frame = self._sample_batches(n, rng, lambda start, m, generator: self.generate(
+            m, generator, conditions[start:start + m]))
+        for k, column in enumerate(conditioned):  # the conditioned column takes its category
+            own = chosen & (rarest == k)
+            frame.values[column][own] = required[column][own]
+            if column in frame.nulls:
+                frame.nulls[column][own] = False
+        return frame
 
     def network_tensors(self) -> dict[str, np.ndarray]:
         """The generator's weights and batch-norm statistics, and the category frequencies."""

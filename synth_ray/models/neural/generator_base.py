@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
@@ -161,11 +161,17 @@ class NeuralGenerator(Generator, Generic[OptionsT]):
 
     def sample(self, n: int, *, rng: np.random.Generator) -> ModelFrame:
         """``n`` rows in model space, drawn only from ``rng``."""
+        return self._sample_batches(n, rng, lambda start, m, generator: self._generate(m, generator))
+
+    def _sample_batches(self, n: int, rng: np.random.Generator,
+                        batch: Callable[[int, int, torch.Generator],
+                                        tuple[torch.Tensor, torch.Tensor]]) -> ModelFrame:
+        """``n`` decoded rows; ``batch(start, rows, generator)`` makes each network batch."""
         generator = generator_from_rng(rng)
         scalars, indices = [], []
         with _NETWORK_LOCK, torch.no_grad():
             for start in range(0, n, SAMPLE_BATCH):
-                s, i = self._generate(min(SAMPLE_BATCH, n - start), generator)
+                s, i = batch(start, min(SAMPLE_BATCH, n - start), generator)
                 scalars.append(s.numpy())
                 indices.append(i.numpy())
         layout = self.encoding.layout
