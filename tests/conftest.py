@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 # Session-wide fixtures of the real engines: each starts once per test session.
+from airflow_fixtures import airflow_session  # noqa: F401
 from ray_fixtures import ray_cluster  # noqa: F401
 from spark_fixtures import spark  # noqa: F401
 
