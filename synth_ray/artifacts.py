@@ -6,6 +6,10 @@ A model directory holds exactly three files::
     model.json           metadata, transform parameters, generator config, training info
     tensors.safetensors  the generator's arrays
 
+and, for models fitted since the quality gate exists, the real table's reference profile
+(:mod:`synth_ray.reference_profile`): ``reference_profile.json`` and
+``reference_hashes.safetensors``. Older models without them still load.
+
 Loading never unpickles and never imports code named by the files. It refuses a
 directory with unexpected files, a checksum or size mismatch, malformed JSON, or a
 format version newer than this synth-ray reads, each with a message saying what to do.
@@ -42,6 +46,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_JSON = "model.json"
 TENSORS = "tensors.safetensors"
+_REFERENCE = frozenset({"reference_profile.json", "reference_hashes.safetensors"})
 
 
 def _sha256(data: bytes) -> str:
@@ -74,6 +79,8 @@ def model_files(synth: Synthesizer) -> dict[str, bytes]:
     tensors = save({k: np.ascontiguousarray(v) for k, v in synth.generator.tensors().items()},
                    metadata={"format": FORMAT_NAME})
     files = {MODEL_JSON: document, TENSORS: tensors}
+    if synth.reference is not None:
+        files.update(synth.reference.to_files())
     manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                 "synth_ray_version": __version__,
                 "files": {n: {"sha256": _sha256(b), "bytes": len(b)} for n, b in files.items()}}
@@ -134,7 +141,7 @@ def _read_manifest(data: bytes | None, where: str) -> dict[str, Any]:
 
 
 def _check_names(names: set[str], where: str) -> None:
-    extra = sorted(names - {MANIFEST, MODEL_JSON, TENSORS})
+    extra = sorted(names - {MANIFEST, MODEL_JSON, TENSORS} - _REFERENCE)
     if extra:
         raise ArtifactError(
             f"unexpected file(s) {extra} in model directory {where}: a model holds only "
@@ -143,7 +150,7 @@ def _check_names(names: set[str], where: str) -> None:
 
 
 def _verify(files: Mapping[str, bytes], listed: Mapping[str, Any], where: str) -> None:
-    if set(listed) != {MODEL_JSON, TENSORS}:
+    if set(listed) not in ({MODEL_JSON, TENSORS}, {MODEL_JSON, TENSORS} | _REFERENCE):
         raise ArtifactError(f"{MANIFEST} in {where} lists {sorted(listed)}, expected "
                             f"{sorted([MODEL_JSON, TENSORS])}")
     for name, entry in listed.items():
@@ -171,7 +178,9 @@ def load_model_files(files: Mapping[str, bytes], *, where: str = "the shipped mo
     manifest = _read_manifest(files.get(MANIFEST), where)
     _verify(files, manifest.get("files") or {}, where)
     try:
-        return _build(json.loads(files[MODEL_JSON]), load(files[TENSORS]))
+        listed = set(manifest.get("files") or {})
+        reference = {n: files[n] for n in _REFERENCE} if listed >= _REFERENCE else None
+        return _build(json.loads(files[MODEL_JSON]), load(files[TENSORS]), reference)
     except SynthRayError as exc:
         raise ArtifactError(f"model at {where} cannot be loaded: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError, SafetensorError, OSError) as exc:
@@ -201,9 +210,11 @@ def load_model(path: str | Path) -> Synthesizer:
     return load_model_files(read_model_files(path), where=repr(str(Path(path))))
 
 
-def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> Synthesizer:
+def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray],
+           reference: Mapping[str, bytes] | None = None) -> Synthesizer:
     from synth_ray.metadata import TableMetadata
     from synth_ray.models.registry import generator_class
+    from synth_ray.reference_profile import HASHES_FILE, PROFILE_FILE, ReferenceProfile
     from synth_ray.synthesizer import Synthesizer, TrainingInfo
     from synth_ray.transforms.model_frame import ModelColumn
     from synth_ray.transforms.table_transformer import TableTransformer
@@ -221,4 +232,7 @@ def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray]) -> Sy
     return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
                        constraints=ConstraintSet.from_dict(document.get("constraints")),
                        training=TrainingInfo(**document["training"]),
-                       chunk_rows=int(document["chunk_rows"]))
+                       chunk_rows=int(document["chunk_rows"]),
+                       reference=None if reference is None else ReferenceProfile.from_files(
+                           reference[PROFILE_FILE], reference[HASHES_FILE],
+                           schema=metadata.arrow_schema))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +26,9 @@ from synth_ray.sampling import check_rows, iter_tables, sample_rows, sample_tabl
 from synth_ray.table_input import TableLike, to_arrow
 from synth_ray.table_spec import TableSpec, load_table_spec
 from synth_ray.transforms.table_transformer import TableTransformer
+
+if TYPE_CHECKING:
+    from synth_ray.reference_profile import ReferenceProfile
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "Synthesizer", "TrainingInfo", "fit_synthesizer"]
 
@@ -76,13 +79,15 @@ class Synthesizer:
     def __init__(self, *, metadata: TableMetadata, transformer: TableTransformer,
                  generator: Generator, training: TrainingInfo,
                  constraints: ConstraintSet | None = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                 reference: ReferenceProfile | None = None) -> None:
         self.metadata = metadata
         self.transformer = transformer
         self.generator = generator
         self.training = training
         self.chunk_rows = chunk_rows
         self.constraints = constraints if constraints is not None else ConstraintSet()
+        self.reference = reference  # the real table's statistics for the quality gate (None: older model)
 
     @classmethod
     def fit(cls, data: TableLike, *, model: str = "copula",
@@ -179,7 +184,10 @@ def fit_synthesizer(data: TableLike, *, model: str = "copula",
     frame = constraints.to_model_space(transformer.forward(table))
     generator = generator_cls.fit(frame, columns=constraints.learned_columns(transformer.model_columns),
                                   options=dict(options or {}), seed=seed)
+    from synth_ray.reference_profile import build_reference_profile
+
+    reference = build_reference_profile(table, metadata, seed=seed)
     training = TrainingInfo(model=model, seed=seed, rows=table.num_rows,
                             seconds=time.perf_counter() - started, options=dict(options or {}))
     return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
-                       constraints=constraints, training=training)
+                       constraints=constraints, training=training, reference=reference)

@@ -28,11 +28,13 @@ def test_round_trip_samples_identically(saved, mixed_model):
 
 def test_layout_is_json_and_safetensors_only(saved):
     assert sorted(p.name for p in saved.iterdir()) == [
-        "manifest.json", "model.json", "tensors.safetensors"]
+        "manifest.json", "model.json", "reference_hashes.safetensors", "reference_profile.json",
+        "tensors.safetensors"]
     manifest = json.loads((saved / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["synth_ray_version"] == synth_ray.__version__
-    assert set(manifest["files"]) == {"model.json", "tensors.safetensors"}
+    assert set(manifest["files"]) == {"model.json", "tensors.safetensors", "reference_profile.json",
+                                      "reference_hashes.safetensors"}
     document = json.loads((saved / "model.json").read_text())
     assert document["schema_fingerprint"] == synth_ray.load(saved).metadata.schema_fingerprint()
     assert "cholesky" in load_file(str(saved / "tensors.safetensors"))
@@ -119,7 +121,8 @@ def test_in_memory_files_round_trip_with_the_same_checks(mixed_model):
     from synth_ray.artifacts import load_model_files, model_files
 
     files = model_files(mixed_model)
-    assert set(files) == {"manifest.json", "model.json", "tensors.safetensors"}
+    assert set(files) == {"manifest.json", "model.json", "tensors.safetensors",
+                          "reference_profile.json", "reference_hashes.safetensors"}
     loaded = load_model_files(files)
     assert loaded.sample_arrow(1_000, seed=2).equals(mixed_model.sample_arrow(1_000, seed=2))
     damaged = {**files, "tensors.safetensors": files["tensors.safetensors"][:-8]}

@@ -1,0 +1,79 @@
+"""A GX validation result as the gate's verdict: one readable line per failed expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from expectations.gate import GateResult
+
+__all__ = ["failure_line", "gate_result"]
+
+_HIDDEN = {"column", "column_A", "column_B", "batch_id", "result_format", "reference_digest",
+           "row_condition", "condition_parser", "mostly", "meta", "notes", "description"}
+_MAX_TEXT = 120
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list | tuple) and len(value) > 6:
+        value = [*value[:6], f"... {len(value) - 6} more"]
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
+def _where(kwargs: dict[str, Any]) -> str:
+    if "column" in kwargs:
+        return f"column {kwargs['column']!r}"
+    if "column_A" in kwargs:
+        return f"columns {kwargs['column_A']!r} and {kwargs['column_B']!r}"
+    return "table"
+
+
+def _observed(result: dict[str, Any]) -> str:
+    details = result.get("details") or {}
+    if "error" in details:
+        return f"error: {details['error']}"
+    if "unexpected_count" in result and result.get("observed_value") is None:
+        text = (f"{result['unexpected_count']:,} unexpected of {result.get('element_count', 0):,} "
+                f"({result.get('unexpected_percent') or 0:.2f}% of non-null)")
+        examples = result.get("partial_unexpected_list") or []
+        return text + (f", e.g. {_short(examples[:3])}" if examples else "")
+    observed = result.get("observed_value")
+    if "mismatched" in details:
+        return f"{_short(observed)} (mismatched: {_short(details['mismatched'])})"
+    if "delta" in details:
+        return f"{observed} (real {details['real_value']}, change {details['delta']})"
+    if "copied_rows" in details:
+        return f"{details['copied_rows']:,} of {details['rows']:,} rows copy a training row ({observed:.4%})"
+    return _short(observed)
+
+
+def failure_line(config: Any, result: dict[str, Any], exception: dict[str, Any] | None) -> str:
+    """``column 'x': expect_...: observed ... vs allowed ...`` for one failed expectation."""
+    kwargs = dict(config.kwargs)
+    allowed = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items()
+                        if k not in _HIDDEN and v is not None)
+    if exception and exception.get("raised_exception"):
+        message = str(exception.get("exception_message") or "").strip().splitlines()
+        observed = f"error: {message[-1] if message else 'the expectation raised'}"
+    else:
+        observed = _observed(result or {})
+    return f"{_where(kwargs)}: {config.type}: observed {observed} vs allowed {allowed or 'no unexpected value'}"
+
+
+def gate_result(validation: Any, *, engine: str, seconds: float,
+                data_docs: Path | None = None) -> GateResult:
+    """The :class:`GateResult` of a GX suite validation result."""
+    failures = []
+    for item in validation.results:
+        if not item.success:
+            failures.append(failure_line(item.expectation_config, dict(item.result or {}),
+                                         dict(item.exception_info or {})))
+    total = len(validation.results)
+    verdict = "PASSED" if not failures else "FAILED"
+    lines = [f"synth-ray gate {verdict}: {total - len(failures)} of {total} expectations met "
+             f"({engine}, {seconds:.1f} s)"]
+    lines += [f"  FAIL  {line}" for line in failures]
+    if data_docs is not None:
+        lines.append(f"  Data Docs: {data_docs}")
+    return GateResult(success=not failures, failures=tuple(failures), summary="\n".join(lines))

@@ -1,0 +1,110 @@
+"""The GX metric behind every reference expectation: one summary pass over the batch.
+
+``synth_ray.reference_summary`` is a table metric whose only value key is the digest of a
+reference profile. GX resolves a metric once per distinct configuration, so all the
+distribution, pair and copy expectations of a suite share one pass over the data:
+
+* pandas: the DataFrame is converted to Arrow and summarized a million rows at a time;
+* Spark: each partition is summarized where it lives (``mapInArrow``); only the small
+  summaries travel to the driver, so memory stays bounded whatever the table's size.
+
+Profiles are looked up by digest in a per-process table that the gate fills from the
+model artifact (:func:`register_reference`): the suite names the reference, the artifact
+holds it, and the real data is never needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from great_expectations.core.metric_domain_types import MetricDomainTypes  # noqa: TID253
+from great_expectations.execution_engine import (  # noqa: TID253
+    PandasExecutionEngine,
+    SparkDFExecutionEngine,
+)
+from great_expectations.expectations.metrics.metric_provider import metric_value  # noqa: TID253
+from great_expectations.expectations.metrics.table_metric_provider import (  # noqa: TID253
+    TableMetricProvider,
+)
+
+from expectations.statistics import BatchSummary, summarize
+from synth_ray.errors import ArtifactError
+from synth_ray.reference_profile import ReferenceProfile
+
+__all__ = ["SUMMARY_METRIC", "ReferenceSummary", "get_reference", "register_reference"]
+
+SUMMARY_METRIC = "synth_ray.reference_summary"
+_REFERENCES: dict[str, ReferenceProfile] = {}
+
+
+def register_reference(profile: ReferenceProfile) -> str:
+    """Make ``profile`` available to the reference expectations; returns its digest."""
+    digest = profile.digest
+    _REFERENCES[digest] = profile
+    return digest
+
+
+def get_reference(digest: str) -> ReferenceProfile:
+    """The registered profile with this digest.
+
+    Raises:
+        ArtifactError: no model with this reference was loaded in this process.
+    """
+    try:
+        return _REFERENCES[digest]
+    except KeyError:
+        raise ArtifactError(
+            f"reference profile {digest[:12]}... is not loaded: validate through "
+            "expectations.validate_synthetic(..., model_dir=MODEL_DIR) (or call "
+            "expectations.metrics.register_reference(model.reference)) with the model whose "
+            "suite this is") from None
+
+
+def _spark_summary(df: Any, profile: ReferenceProfile) -> BatchSummary:
+    """Summarize a Spark DataFrame partition by partition; merge on the driver."""
+    import pyarrow as pa
+
+    needed = [c for c in profile.columns if c in df.columns]
+    if not needed:
+        return summarize(pa.table({"_": pa.nulls(0)}), profile) + BatchSummary(rows=df.count())
+
+    def summarize_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        total = BatchSummary()
+        for batch in batches:
+            total = total + summarize(pa.Table.from_batches([batch]), profile)
+        yield pa.RecordBatch.from_pydict({"summary": [total.to_json()]})
+
+    total = BatchSummary()
+    for row in df.select(*needed).mapInArrow(summarize_partition, "summary string").collect():
+        total = total + BatchSummary.from_json(row["summary"])
+    if total.rows == 0:  # no partition saw a batch: the missing columns are still missing
+        total = total + summarize(df.select(*needed).limit(0).toArrow(), profile)
+    return total
+
+
+class ReferenceSummary(TableMetricProvider):
+    """Sufficient statistics of the batch against a registered reference profile."""
+
+    metric_name = SUMMARY_METRIC
+    value_keys = ("reference_digest",)
+
+    @metric_value(engine=PandasExecutionEngine)
+    def _pandas(cls, execution_engine: PandasExecutionEngine, metric_domain_kwargs: dict,
+                metric_value_kwargs: dict, metrics: dict[str, Any],
+                runtime_configuration: dict) -> BatchSummary:
+        from synth_ray.table_input import to_arrow
+
+        profile = get_reference(metric_value_kwargs["reference_digest"])
+        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs,
+                                                       domain_type=MetricDomainTypes.TABLE)
+        return summarize(to_arrow(df), profile)
+
+    @metric_value(engine=SparkDFExecutionEngine)
+    def _spark(cls, execution_engine: SparkDFExecutionEngine, metric_domain_kwargs: dict,
+               metric_value_kwargs: dict, metrics: dict[str, Any],
+               runtime_configuration: dict) -> BatchSummary:
+        profile = get_reference(metric_value_kwargs["reference_digest"])
+        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs,
+                                                       domain_type=MetricDomainTypes.TABLE)
+        return _spark_summary(df, profile)
