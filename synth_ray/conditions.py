@@ -32,7 +32,8 @@ from synth_ray.transforms.categorical import CategoricalTransform
 if TYPE_CHECKING:
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["ConditionPlan", "Conditions", "Distribution", "exact_counts", "plan_conditions"]
+__all__ = ["ConditionPlan", "Conditions", "Distribution", "conditions_from_text",
+           "distribution_from_text", "exact_counts", "plan_conditions"]
 
 Conditions = Mapping[str, Any] | pd.DataFrame
 Distribution = Mapping[str, Mapping[Any, float]]
@@ -236,3 +237,34 @@ def plan_conditions(synth: Synthesizer, *, conditions: Conditions | None = None,
     values = tuple(tuple(_conditionable(synth)[c].categories) for c in columns)
     return ConditionPlan(columns=tuple(columns), fixed=tuple(fixed), values=values,
                          distribution=planned, per_row=per_row, total_rows=rows)
+
+
+def conditions_from_text(items: Sequence[str]) -> dict[str, str]:
+    """``["cut=Ideal", "color=E"]`` (the CLI's ``--condition``) as ``{"cut": "Ideal", ...}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise SamplingError(f"a condition reads COLUMN=VALUE, e.g. cut=Ideal; got {item!r}")
+        if column.strip() in out:
+            raise SamplingError(f"column {column.strip()!r} is conditioned twice; keep one")
+        out[column.strip()] = value.strip()
+    return out
+
+
+def distribution_from_text(text: str) -> dict[str, dict[str, float]]:
+    """``"cut=Ideal:0.5,Fair:0.5"`` (the CLI's ``--distribution``) as ``{"cut": {...}}``."""
+    column, sep, rest = text.partition("=")
+    example = "e.g. cut=Ideal:0.5,Fair:0.5"
+    if not sep or not column.strip() or not rest.strip():
+        raise SamplingError(f"a distribution reads COLUMN=VALUE:WEIGHT,..., {example}; got {text!r}")
+    target: dict[str, float] = {}
+    for part in rest.split(","):
+        value, colon, weight = part.rpartition(":")
+        try:
+            target[value.strip()] = float(weight)
+        except ValueError:
+            colon = ""
+        if not colon or not value.strip():
+            raise SamplingError(f"{part!r} in distribution {text!r} is not VALUE:WEIGHT ({example})")
+    return {column.strip(): target}

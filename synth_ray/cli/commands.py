@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -75,9 +75,18 @@ def _sample_on_ray(synth: Synthesizer, args: argparse.Namespace, *, rows: int,
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     ensure_ray(address=args.ray_address)
-    dataset = sample_dataset(synth, rows=rows, seed=args.seed, actors=args.workers)
+    dataset = sample_dataset(synth, rows=rows, seed=args.seed, actors=args.workers,
+                             **_condition_args(args))
     return write_dataset(dataset, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
                          mode=args.mode)
+
+
+def _condition_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``--condition`` and ``--distribution`` as the sampling API's keyword arguments."""
+    from synth_ray.conditions import conditions_from_text, distribution_from_text
+
+    return {"conditions": conditions_from_text(args.condition) if args.condition else None,
+            "distribution": distribution_from_text(args.distribution) if args.distribution else None}
 
 
 def run_sample(args: argparse.Namespace) -> int:
@@ -93,7 +102,8 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         result = _sample_on_ray(synth, args, rows=rows, fmt=fmt)
     else:
-        batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads),
+        batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads,
+                                               **_condition_args(args)),
                             rows=rows, quiet=args.quiet)
         result = write_table(batches, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
                              mode=args.mode)

@@ -53,6 +53,8 @@ examples:
   synth-ray sample models/sales --rows 1000 --out sales.parquet --format parquet
   synth-ray sample models/sales --rows 1000 --out lake/sales_synth --mode append --seed 2
   synth-ray sample models/sales --rows 100000000 --out lake/sales_synth --engine ray --workers 8
+  synth-ray sample models/diamonds --rows 1000 --out ideal.csv --condition cut=Ideal --condition color=E
+  synth-ray sample models/diamonds --rows 1000 --out balanced.csv --distribution 'cut=Ideal:0.5,Fair:0.5'
 """
 
 
@@ -96,6 +98,10 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
                    help="--engine ray: sampling actors, each loads the model once (default: 2)")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="--engine ray: cluster address (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="fix a categorical/boolean column in every row (repeatable)")
+    p.add_argument("--distribution", default=None, metavar="COLUMN=VALUE:WEIGHT,...",
+                   help="exact counts of one column's values, e.g. 'cut=Ideal:0.5,Fair:0.5'")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -126,7 +126,12 @@ class ConstraintSet:
                 if int(np.prod([float(r) for r in radices[i]])) >= _MAX_KEY:
                     raise ConfigError(f"constraint {constraint.describe()!r}: the columns have too "
                                       "many categories together; list fewer columns")
-                frame = transformer.forward(table.select(list(constraint.columns)))
+                frame = ModelFrame(n_rows=table.num_rows)
+                for name in constraint.columns:
+                    codes, nulls = transforms[name].forward(table.column(name))
+                    frame.values[name] = codes
+                    if nulls is not None:
+                        frame.nulls[name] = nulls
                 combinations[i] = np.unique(_keys(frame, constraint.columns, radices[i]))
             elif isinstance(constraint, Inequality) and _reparametrisable(
                     constraint, transforms, highs, used):

@@ -4,7 +4,8 @@ The Dataset starts from the list of chunks covering ``[0, rows)``; a callable cl
 loaded once per actor from the model's bytes, turns each chunk index into its rows
 with :func:`synth_ray.sampling.sample_chunk`, the same function local sampling uses.
 Order is preserved, so the Dataset equals ``sample(rows, seed)`` row for row, for any
-number of blocks and actors.
+number of blocks and actors. Conditions travel as the request (values, not codes) and
+each actor plans them once, exactly as local sampling does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from synth_ray.artifacts import load_model_files, model_files
+from synth_ray.conditions import Conditions, Distribution, plan_conditions
 from synth_ray.errors import ConfigError
 from synth_ray.on_ray.cluster import ensure_ray
 from synth_ray.sampling import check_rows, chunk_pieces, sample_chunk
@@ -27,15 +29,19 @@ __all__ = ["ChunkSampler", "sample_dataset"]
 class ChunkSampler:
     """Ray Data callable class: model loaded once per actor, one chunk per batch row."""
 
-    def __init__(self, *, files: dict[str, bytes], seed: int) -> None:
+    def __init__(self, *, files: dict[str, bytes], seed: int, conditions: Conditions | None = None,
+                 distribution: Distribution | None = None, rows: int | None = None) -> None:
         self.synth = load_model_files(files)
         self.seed = seed
+        self.plan = plan_conditions(self.synth, conditions=conditions, distribution=distribution,
+                                    rows=rows)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """The rows of every chunk piece in ``batch`` (columns chunk, lo, hi)."""
         pieces = zip(batch["chunk"].to_pylist(), batch["lo"].to_pylist(), batch["hi"].to_pylist(),
                      strict=True)
-        tables = [sample_chunk(self.synth, seed=self.seed, chunk_index=c).slice(lo, hi - lo)
+        tables = [sample_chunk(self.synth, seed=self.seed, chunk_index=c, plan=self.plan
+                               ).slice(lo, hi - lo)
                   for c, lo, hi in pieces]
         if not tables:
             return self.synth.metadata.arrow_schema.empty_table()
@@ -54,7 +60,9 @@ def _check_capacity(ray: Any, *, actors: int, num_cpus: float) -> None:
 
 
 def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int | None = None,
-                   actors: int = 1, num_cpus: float = 1.0, address: str | None = None) -> Any:
+                   actors: int = 1, num_cpus: float = 1.0, address: str | None = None,
+                   conditions: Conditions | None = None,
+                   distribution: Distribution | None = None) -> Any:
     """``rows`` synthetic rows as a ``ray.data.Dataset`` (connects to Ray if needed).
 
     Args:
@@ -65,7 +73,10 @@ def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int 
         actors: sampling actors (each loads the model once).
         num_cpus: CPUs reserved per actor.
         address: Ray cluster address (default: ``RAY_ADDRESS`` or a local Ray).
+        conditions: as :meth:`Synthesizer.sample` (checked here before any actor starts).
+        distribution: as :meth:`Synthesizer.sample`.
     """
+    plan_conditions(synth, conditions=conditions, distribution=distribution, rows=check_rows(rows))
     ray = ensure_ray(address=address)
     _check_capacity(ray, actors=actors, num_cpus=num_cpus)
     ray.data.DataContext.get_current().execution_options.preserve_order = True
@@ -76,6 +87,7 @@ def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int 
     plan = ray.data.from_items(pieces, override_num_blocks=blocks or min(len(pieces), 200))
     return plan.map_batches(
         ChunkSampler, batch_size=1, batch_format="pyarrow",
-        fn_constructor_kwargs={"files": model_files(synth), "seed": seed},
+        fn_constructor_kwargs={"files": model_files(synth), "seed": seed, "conditions": conditions,
+                               "distribution": distribution, "rows": rows},
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus,
     )
