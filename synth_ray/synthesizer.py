@@ -48,6 +48,9 @@ class TrainingInfo:
         source: how the rows learned from were chosen when they are not the whole table
             given (e.g. a bounded sample of a Spark DataFrame collected to the driver:
             method, rows in the table, rows kept, seed); ``None`` for the whole table.
+        stats_rows: size of the bounded sample that metadata and transforms were fitted on
+            when the generator itself learned from every row (Ray Train fits,
+            :func:`synth_ray.on_ray.fit_on_ray`); ``None`` when they saw the whole table.
     """
 
     model: str
@@ -56,6 +59,7 @@ class TrainingInfo:
     seconds: float
     options: Mapping[str, Any]
     source: Mapping[str, Any] | None = None
+    stats_rows: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``source`` only when set, so older readers still load it)."""
@@ -64,6 +68,8 @@ class TrainingInfo:
             del document["source"]
         else:
             document["source"] = dict(self.source)
+        if self.stats_rows is None:
+            del document["stats_rows"]
         return document
 
 

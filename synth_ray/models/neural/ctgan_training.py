@@ -83,6 +83,10 @@ class CTGANTrainer:
         self._noise = torch.zeros(batch, options.embedding_dim)
         self.generator.train()
         self.critic.train()
+        # What the gradient steps call: the networks themselves, or their
+        # DistributedDataParallel wrappers when several workers train (synth_ray.on_ray).
+        self.generator_forward: torch.nn.Module = self.generator
+        self.critic_forward: torch.nn.Module = self.critic
 
     def start_epoch(self, epoch: int) -> None:
         """Nothing to do: every batch is drawn afresh by training-by-sampling."""
@@ -98,7 +102,7 @@ class CTGANTrainer:
     def _fake(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(raw outputs, activated rows)`` for fresh noise and the conditions in ``_cond``."""
         self._noise.normal_(generator=self.generator_rng)
-        raw = self.generator(torch.cat([self._noise, self._cond], dim=1))
+        raw = self.generator_forward(torch.cat([self._noise, self._cond], dim=1))
         fake = training_activation(raw, self.layout, tau=self.options.gumbel_tau,
                                    generator=self.generator_rng)
         return raw, fake
@@ -110,7 +114,7 @@ class CTGANTrainer:
         alpha = torch.rand(packs, 1, 1, generator=self.generator_rng)
         alpha = alpha.expand(packs, pac, real.shape[1]).reshape(real.shape)
         mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-        scores = self.critic(mixed)
+        scores = self.critic_forward(mixed)
         (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
         norms = grad.reshape(packs, -1).norm(2, dim=1)
         return ((norms - 1.0) ** 2).mean()
@@ -121,7 +125,7 @@ class CTGANTrainer:
         real = dense_rows(self.scalars[rows], self.indices[rows], self.layout, self._real)
         real_in = torch.cat([real, self._cond], dim=1)
         fake_in = torch.cat([fake, self._cond], dim=1)
-        loss = self.critic(fake_in).mean() - self.critic(real_in).mean()
+        loss = self.critic_forward(fake_in).mean() - self.critic_forward(real_in).mean()
         loss = loss + self.options.gradient_penalty * self._gradient_penalty(real_in, fake_in)
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()

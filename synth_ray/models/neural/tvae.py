@@ -67,6 +67,10 @@ class TVAETrainer:
         self._order = torch.arange(self.n_rows)
         self._step = 0
         self.score: Callable[[], float] = lambda: 0.0  # set by the model when validating
+        # What the gradient steps call: the networks themselves, or their
+        # DistributedDataParallel wrappers when several workers train (synth_ray.on_ray).
+        self.encoder_forward: torch.nn.Module = self.encoder
+        self.decoder_forward: torch.nn.Module = self.decoder
 
     def start_epoch(self, epoch: int) -> None:
         """A fresh shuffle of the training rows."""
@@ -95,10 +99,10 @@ class TVAETrainer:
         rows = self._order[start:start + self.batch_size]
         scalars, indices = self.scalars[rows], self.indices[rows]
         x = dense_rows(scalars, indices, self.layout, self._dense[: rows.numel()])
-        mean, log_var = self.encoder(x)
+        mean, log_var = self.encoder_forward(x)
         noise = torch.randn(mean.shape, generator=self.rng)
         z = mean + noise * torch.exp(0.5 * log_var)
-        reconstruction = self._reconstruction(self.decoder(z), scalars, indices)
+        reconstruction = self._reconstruction(self.decoder_forward(z), scalars, indices)
         kl = -0.5 * (1.0 + log_var - mean**2 - log_var.exp()).sum()
         loss = (self.options.reconstruction_weight * reconstruction + kl) / rows.numel()
         self.optimizer.zero_grad(set_to_none=True)
