@@ -29,8 +29,6 @@ def audit_staging(config: TableConfig, *, staging: Path, model_dir: Path, rows: 
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(outcome, indent=2, default=str) + "\n", encoding="utf-8")
     if not result.success:
-        failures = "; ".join(result.failures) or "no failure listed"
         raise GateFailedError(f"{config.name}: the staged synthetic table failed the Great Expectations "
-                              f"gate, so nothing was published ({failures}). {result.summary} "
-                              f"Details: {record}")
+                              f"gate, so nothing was published. {result.summary}\nDetails: {record}")
     return {"success": True, "summary": result.summary, "record": str(record)}

@@ -374,7 +374,7 @@ class TableConfig:
             sampling_workers=r.integer("sampling_workers", 1, minimum=1) or 1,
             schedule=_schedule(r.data.get("schedule"), r.where("schedule")),
             start_date=_start_date(r), refit=refit, refit_every=every,
-            expectations=dict(r.mapping("expectations")), retries=r.integer("retries", 2) or 0,
+            expectations=_expectations(r), retries=r.integer("retries", 2) or 0,
             retry_delay_s=r.integer("retry_delay_s", 60) or 0,
             work_dir=resolve_path(work) if work else _default_work_dir(target, name),
             description=r.text("description") or "", tags=_tags(r),
@@ -405,6 +405,20 @@ def _seed(r: _Reader) -> tuple[SeedPolicy, int]:
     if raw == "logical_date":
         return SeedPolicy.LOGICAL_DATE, 0
     return SeedPolicy.FIXED, r.integer("seed", 0) or 0
+
+
+def _expectations(r: _Reader) -> dict[str, Any]:
+    """The gate thresholds, checked now (by the gate's own schema) so a typo fails on load."""
+    raw = dict(r.mapping("expectations"))
+    try:
+        from expectations.thresholds import GateThresholds
+    except ImportError:  # the gate is checked when the validate task imports it
+        return raw
+    try:
+        GateThresholds.from_mapping(raw)
+    except ConfigError as exc:
+        raise r.fail("expectations", str(exc)) from None
+    return raw
 
 
 def _start_date(r: _Reader) -> dt.datetime:

@@ -1,0 +1,162 @@
+"""Table configs, seeds, the refit policy and publishing, without a scheduler (fast, pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from airflow_dags.config import Engine, RefitPolicy, SeedPolicy, TargetFormat, load_table_config
+from airflow_dags.factory import BUNDLED_CONFIGS
+from airflow_dags.publish import publish
+from airflow_dags.refit import ModelState, decide_refit
+from airflow_dags.runs import derive_seed, run_key
+from synth_ray.errors import ConfigError
+
+BASE = {
+    "name": "orders",
+    "source": {"format": "parquet", "path": "lake/orders.parquet"},
+    "target": {"format": "delta", "path": "lake/orders_synth"},
+    "rows": 100,
+}
+
+
+def write(tmp_path: Path, data: object, name: str = "orders.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, **changes: object) -> str:
+    data = {**BASE, **changes}
+    with pytest.raises(ConfigError) as info:
+        load_table_config(write(tmp_path, {k: v for k, v in data.items() if v is not None}))
+    return str(info.value)
+
+
+def test_bundled_configs_load():
+    configs = sorted(BUNDLED_CONFIGS.glob("*.yaml"))
+    assert configs
+    diamonds = load_table_config(BUNDLED_CONFIGS / "diamonds.yaml")
+    assert diamonds.dag_id == "synthetic_diamonds"
+    assert diamonds.target.format is TargetFormat.DELTA and diamonds.sampling_engine is Engine.RAY
+    assert diamonds.seed_policy is SeedPolicy.LOGICAL_DATE and diamonds.refit is RefitPolicy.ON_CHANGE
+    for config in configs:
+        load_table_config(config)
+
+
+def test_defaults_and_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_RAY_HOME", str(tmp_path / "home"))
+    config = load_table_config(write(tmp_path, BASE))
+    assert config.source.path == tmp_path / "home" / "lake" / "orders.parquet"
+    assert config.work_dir == tmp_path / "home" / "lake" / "_synth_ray" / "orders"
+    assert config.target.report_dir == tmp_path / "home" / "lake" / "orders_synth.quality"
+    assert (config.mode, config.sampling_engine, config.refit, config.schedule) == (
+        "overwrite", Engine.LOCAL, RefitPolicy.ON_CHANGE, None)
+    assert config.start_date == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"sampling_engin": "ray"}, "config: unknown key 'sampling_engin': did you mean 'sampling_engine'?"),
+    ({"source": {"format": "parquet", "pth": "x"}}, "source: unknown key 'pth': did you mean 'path'?"),
+    ({"target": {"format": "deltaa", "path": "x"}}, "target.format: unknown value 'deltaa': did you mean 'delta'?"),
+    ({"rows": None}, "rows: is required"),
+    ({"rows": -5}, "rows: must be an integer >= 0, got -5"),
+    ({"mode": "upsert"}, "mode: must be 'overwrite' or 'append'"),
+    ({"schedule": "0 3 * *"}, "schedule: '0 3 * *' is not a valid cron expression"),
+    ({"schedule": "@dayly"}, "schedule: unknown preset '@dayly': did you mean '@daily'?"),
+    ({"refit": "every_n_runs"}, "refit: every_n_runs needs n"),
+    ({"refit": {"policy": "every_n_runs", "n": 0}}, "refit.n: must be an integer >= 1"),
+    ({"model": {"kind": "ctgam"}}, "model.kind: unknown model 'ctgam': did you mean 'ctgan'?"),
+    ({"model": {"kind": "copula", "epochs": 3}}, "model.epochs: the copula model has no epochs"),
+    ({"expectations": {"max_kss": 0.1}}, "expectations: gate thresholds: unknown key 'max_kss'"),
+    ({"expectations": {"max_ks": 3}}, "expectations: gate threshold 'max_ks' must be in [0, 1]"),
+    ({"target": {"format": "iceberg", "table": "nonamespace", "catalog": {}}}, "target.table: must be"),
+    ({"name": "has space"}, "name: must be a letter then letters"),
+])
+def test_errors_name_the_file_and_the_key(tmp_path, changes, expected):
+    message = config_error(tmp_path, **changes)
+    assert message.startswith(f"{tmp_path / 'orders.yaml'}: ")
+    assert expected in message
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    marker = tmp_path / "pwned"
+    text = f"!!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_table_config(write(tmp_path, text))
+    assert not marker.exists()
+    with pytest.raises(ConfigError, match="cannot read the table config"):
+        load_table_config(tmp_path / "missing.yaml")
+
+
+def test_run_key_and_seed_policy(tmp_path):
+    assert run_key(dt.datetime(2025, 3, 1, 4, 5, 6, tzinfo=dt.UTC)) == "20250301T040506Z"
+    assert run_key(dt.datetime(2025, 3, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))) == "20250301T040000Z"
+    fixed = load_table_config(write(tmp_path, {**BASE, "seed": 7}))
+    dated = load_table_config(write(tmp_path, {**BASE, "seed": {"policy": "logical_date", "value": 7}}, "d.yaml"))
+    assert derive_seed(fixed, "20250301T000000Z") == derive_seed(fixed, "20250302T000000Z") == 7
+    first, second = derive_seed(dated, "20250301T000000Z"), derive_seed(dated, "20250302T000000Z")
+    assert first != second and 0 <= first < 2**63
+    assert first == 4646602425122880077  # golden: sha256("7:20250301T000000Z")[:8]
+
+
+FP = {"content": "c1", "schema": "s1"}
+
+
+@pytest.mark.parametrize(("policy", "every", "state", "fingerprint", "run", "refit"), [
+    (RefitPolicy.ON_CHANGE, None, None, FP, "r1", True),
+    (RefitPolicy.ON_CHANGE, None, ModelState(fingerprint=FP, fitted_run="r0"), FP, "r1", False),
+    (RefitPolicy.ON_CHANGE, None, ModelState(fingerprint=FP), {**FP, "content": "c2"}, "r1", True),
+    (RefitPolicy.ALWAYS, None, ModelState(fingerprint=FP, fitted_run="r0"), FP, "r1", True),
+    (RefitPolicy.ALWAYS, None, ModelState(fingerprint=FP, fitted_run="r1"), FP, "r1", False),  # rerun
+    (RefitPolicy.EVERY_N_RUNS, 2, ModelState(fingerprint=FP, runs=("r0",)), {**FP, "content": "c2"}, "r1", False),
+    (RefitPolicy.EVERY_N_RUNS, 2, ModelState(fingerprint=FP, runs=("r0", "r1")), FP, "r1", False),  # rerun
+    (RefitPolicy.EVERY_N_RUNS, 2, ModelState(fingerprint=FP, runs=("r0", "r1")), FP, "r2", True),
+    (RefitPolicy.EVERY_N_RUNS, 9, ModelState(fingerprint=FP), {**FP, "schema": "s2"}, "r1", True),
+])
+def test_refit_policy(policy, every, state, fingerprint, run, refit):
+    decision = decide_refit(policy, every=every, state=state, fingerprint=fingerprint, run=run, model_exists=True)
+    assert decision.refit is refit, decision.reason
+    assert decide_refit(policy, every=every, state=state, fingerprint=fingerprint, run=run,
+                        model_exists=False).refit
+
+
+def stage(folder: Path, values: list[int]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"x": pa.array(values, pa.int64())}), folder / "part-0.parquet")
+    return folder
+
+
+def test_parquet_publish_overwrite_and_idempotent_append(tmp_path):
+    def config(mode: str):
+        return load_table_config(write(tmp_path, {**BASE, "mode": mode, "target": {
+            "format": "parquet", "path": str(tmp_path / "out")}}, f"{mode}.yaml"))
+
+    first = publish(config("overwrite"), staging=stage(tmp_path / "s1", [1, 2]), run="r1", seed=0)
+    assert (first.rows, first.already_published) == (2, False) and not (tmp_path / "s1").exists()
+    append = config("append")
+    publish(append, staging=stage(tmp_path / "s2", [3]), run="r2", seed=0)
+    again = publish(append, staging=stage(tmp_path / "s3", [3]), run="r2", seed=0)
+    assert again.already_published
+    assert sorted(pq.read_table(tmp_path / "out")["x"].to_pylist()) == [1, 2, 3]
+
+
+def test_iceberg_publish_is_one_snapshot_and_idempotent(tmp_path):
+    target = {"format": "iceberg", "table": "synthetic.orders",
+              "catalog": {"database": str(tmp_path / "catalog.db"), "warehouse": str(tmp_path / "wh")}}
+    config = load_table_config(write(tmp_path, {**BASE, "mode": "append", "target": target}))
+    one = publish(config, staging=stage(tmp_path / "s1", [1, 2]), run="r1", seed=0)
+    same = publish(config, staging=stage(tmp_path / "s2", [1, 2]), run="r1", seed=0)
+    two = publish(config, staging=stage(tmp_path / "s3", [3]), run="r2", seed=0)
+    assert same.already_published and same.version == one.version and two.version != one.version
+    from airflow_dags.iceberg import load_catalog
+
+    table = load_catalog(config.target.catalog).load_table("synthetic.orders")
+    assert len(table.snapshots()) == 2
+    assert sorted(table.scan().to_arrow()["x"].to_pylist()) == [1, 2, 3]
+    assert table.current_snapshot().summary["synth-ray.run-key"] == "r2"
