@@ -235,6 +235,12 @@ def plan_conditions(synth: Synthesizer, *, conditions: Conditions | None = None,
             per_row = np.concatenate([per_row, np.full((len(per_row), 1), FREE)], axis=1)
         planned = (len(columns) - 1, codes, counts)
     values = tuple(tuple(_conditionable(synth)[c].categories) for c in columns)
+    blocked = synth.constraints.impossible(dict(zip(columns, fixed, strict=True)))
+    if blocked is not None:
+        shown = ", ".join(f"{c}={conditions[c]!r}" for c in columns if isinstance(conditions, Mapping)
+                          and c in conditions)
+        raise SamplingError(f"conditions {shown} never occur together in the real table, and the "
+                            f"model's constraint {blocked!r} allows only combinations that do")
     return ConditionPlan(columns=tuple(columns), fixed=tuple(fixed), values=values,
                          distribution=planned, per_row=per_row, total_rows=rows)
 

@@ -160,6 +160,8 @@ def test_too_rare_conditions_fail_after_bounded_rounds(diamonds, monkeypatch):
     model = synth_ray.fit(real, seed=0, spec=spec)
     model.chunk_rows = 512
     with pytest.raises(SamplingError, match=r"rarely makes rows with cut='Fair', color='J'"):
+        model.sample(10, seed=0, conditions=pd.DataFrame({"cut": ["Fair"] * 10, "color": ["J"] * 10}))
+    with pytest.raises(SamplingError, match="never occur together"):  # fixed in every row: told upfront
         model.sample(10, seed=0, conditions={"cut": "Fair", "color": "J"})
 
 

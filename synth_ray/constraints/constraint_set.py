@@ -188,6 +188,18 @@ class ConstraintSet:
                 ok &= seen[where] == keys
         return ok
 
+    def impossible(self, fixed: Mapping[str, int]) -> str | None:
+        """The fixed-combinations constraint that codes fixed in every row can never meet."""
+        for i, constraint in enumerate(self.constraints):
+            if isinstance(constraint, FixedCombinations) and all(
+                    fixed.get(c, -1) >= 0 for c in constraint.columns):
+                frame = ModelFrame(n_rows=1, values={c: np.array([fixed[c]])
+                                                     for c in constraint.columns})
+                key = _keys(frame, constraint.columns, self.radices[i])
+                if not np.isin(key, self.combinations[i]).all():
+                    return constraint.describe()
+        return None
+
     def complete(self, table: pa.Table, transformer: TableTransformer) -> pa.Table:
         """``table`` with every formula column computed from its inputs."""
         transforms = _transforms(transformer)
