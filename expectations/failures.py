@@ -58,7 +58,8 @@ def failure_line(config: Any, result: dict[str, Any], exception: dict[str, Any] 
         observed = f"error: {message[-1] if message else 'the expectation raised'}"
     else:
         observed = _observed(result or {})
-    return f"{_where(kwargs)}: {config.type}: observed {observed} vs allowed {allowed or 'no unexpected value'}"
+    allowed = allowed or "no unexpected value"
+    return f"{_where(kwargs)}: {config.type}: observed {observed} vs allowed {allowed}"
 
 
 def gate_result(validation: Any, *, engine: str, seconds: float,

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from great_expectations.core.metric_domain_types import MetricDomainTypes  # noqa: TID253
-from great_expectations.execution_engine import (  # noqa: TID253
+from great_expectations.execution_engine.pandas_execution_engine import (  # noqa: TID253
     PandasExecutionEngine,
+)
+from great_expectations.execution_engine.sparkdf_execution_engine import (  # noqa: TID253
     SparkDFExecutionEngine,
 )
 from great_expectations.expectations.metrics.metric_provider import metric_value  # noqa: TID253

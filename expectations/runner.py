@@ -54,7 +54,7 @@ def _batch_definition(context: Any, engine: str) -> Any:
 def _run_once(context: Any, batch: Any, suite: Any, frame: Any, *, result_format: dict[str, Any],
               project_dir: Path | None) -> Any:
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
 
     suite = context.suites.add_or_update(suite)
     definition = context.validation_definitions.add_or_update(

@@ -73,7 +73,9 @@ class BatchSummary:
 
     def __add__(self, other: BatchSummary) -> BatchSummary:
         def add_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+            zero = np.zeros(0, dtype=np.int64)
+            return {k: np.asarray(a.get(k, zero) if k not in b else b[k] if k not in a else a[k] + b[k])
+                    for k in a.keys() | b.keys()}
 
         def add_counters(a: dict[str, Counter[str]],
                          b: dict[str, Counter[str]]) -> dict[str, Counter[str]]:

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
@@ -103,8 +103,7 @@ def _column_expectations(gxe: Any, col: Any, field: pa.Field, *, profile: Refere
 
 def row_count_expectation(expected_rows: int, thresholds: GateThresholds) -> Any:
     """``expect_table_row_count_to_be_between`` around ``expected_rows``."""
-    import great_expectations.expectations as gxe
-
+    gxe: Any = gx_module().expectations
     if isinstance(expected_rows, bool) or not isinstance(expected_rows, int) or expected_rows < 0:
         raise ConfigError(f"expected_rows must be a non-negative integer, got {expected_rows!r}")
     slack = int(expected_rows * thresholds.row_count_tolerance)
@@ -116,7 +115,7 @@ def suite_for_model(synth: Synthesizer, *, name: str, expected_rows: int | None 
                     thresholds: GateThresholds | None = None) -> Any:
     """The suite of a loaded model (see :func:`build_suite`)."""
     gx = gx_module()
-    import great_expectations.expectations as gxe
+    gxe: Any = gx.expectations
 
     from expectations.metrics import register_reference
     from expectations.reference_expectations import (
@@ -136,7 +135,7 @@ def suite_for_model(synth: Synthesizer, *, name: str, expected_rows: int | None 
         found += _column_expectations(gxe, col, metadata.arrow_schema.field(col.name),
                                       profile=profile, thresholds=thresholds, digest=digest)
     found += [ExpectColumnPairAssociationToMatchReference(
-        column_A=p.first, column_B=p.second, reference_digest=digest, metric=p.metric,
+        column_A=p.first, column_B=p.second, reference_digest=digest, metric=cast(Any, p.metric),
         real_value=round(p.real, 6), threshold=thresholds.max_association_delta)
         for p in profile.pairs]
     if profile.row_hashes is not None:

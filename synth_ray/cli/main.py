@@ -21,6 +21,10 @@ def _dispatch(command: str) -> Callable[..., int]:
         from synth_ray.cli.report_command import run_report
 
         return run_report
+    if command == "validate":
+        from synth_ray.cli.validate_command import run_validate
+
+        return run_validate
     return {"fit": commands.run_fit, "sample": commands.run_sample,
             "describe": commands.run_describe}[command]
 

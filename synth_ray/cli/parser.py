@@ -15,6 +15,7 @@ exit codes:
   1    unexpected internal error (a bug: please report it with the traceback)
   2    usage error (unknown option, missing argument)
   3    bad input, config or model (the message names the column, key or file)
+  4    the table failed validation (synth-ray validate prints each failure)
   130  interrupted (Ctrl-C)
 """
 
@@ -144,4 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     from synth_ray.cli.report_command import add_report_parser
 
     add_report_parser(sub, parents=[_common()])
+    from synth_ray.cli.validate_command import add_validate_parser
+
+    add_validate_parser(sub, parents=[_common()])
     return parser
