@@ -16,14 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv with every pinned dependency
 
-demo: setup  ## the main job, end to end on embedded defaults
-	$(BIN)/synth-ray demo --workdir work
+demo: setup  ## the main job: the diamonds refresh DAG under Airflow (Ray, GX gate, Delta), end to end
+	$(BIN)/python -m airflow_dags.main_job --workdir work
 
 lint: setup
-	$(BIN)/ruff check synth_ray tests benchmarks
+	$(BIN)/ruff check synth_ray airflow_dags tests benchmarks
 
 typecheck: setup
-	$(BIN)/mypy synth_ray
+	$(BIN)/mypy synth_ray airflow_dags
 
 pytest: setup
 	$(BIN)/python -m pytest -q

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["MainJobResult", "exact_copy_count", "run_demo_command", "run_main_job"]
+__all__ = ["MainJobResult", "exact_copy_count", "publish_source", "run_demo_command", "run_main_job"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ def exact_copy_count(real: pa.Table, synthetic: pa.Table) -> int:
     return int(np.isin(row_hashes(synthetic), row_hashes(real)).sum())
 
 
-def _publish_source(dataset: str, path: Path) -> pa.Table:
+def publish_source(dataset: str, path: Path) -> pa.Table:
+    """Publish the bundled table ``dataset`` as a Delta table at ``path`` (the job's real table)."""
     from synth_ray.datasets import load_dataset
     from synth_ray.lakehouse.writers import write_table
     from synth_ray.table_input import to_arrow
@@ -64,7 +65,7 @@ def run_main_job(*, workdir: str | Path = "work", dataset: str = "diamonds",
     root = Path(workdir)
     source, model_dir = root / "lakehouse" / "real" / dataset, root / "models" / dataset
     target = root / "lakehouse" / "synthetic" / dataset
-    _publish_source(dataset, source)
+    publish_source(dataset, source)
     real = read_table(source)
     synth = Synthesizer.fit(real, seed=seed)
     synth.save(model_dir)

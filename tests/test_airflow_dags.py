@@ -78,12 +78,12 @@ def test_every_dag_file_imports(airflow_session, monkeypatch):
     assert dag.get_task("validate").retries == 2
 
 
-def test_refresh_with_ray_is_idempotent_and_refits_when_the_source_changes(
+def test_refresh_is_idempotent_across_engines_and_refits_when_the_source_changes(
         airflow_session, ray_cluster, diamonds, tmp_path):
     import duckdb
 
     publish_source(diamonds, tmp_path / "real", slice(0, 2000))
-    add_config(airflow_session, tmp_path, "ray_delta", sampling_engine="ray", sampling_workers=1)
+    config = add_config(airflow_session, tmp_path, "ray_delta", sampling_engine="ray", sampling_workers=1)
     state, tasks = run_dag(airflow_session, "synthetic_ray_delta", D1)
     assert state == "success", tasks
     table = DeltaTable(str(tmp_path / "synthetic"))
@@ -98,7 +98,9 @@ def test_refresh_with_ray_is_idempotent_and_refits_when_the_source_changes(
     assert summary["version"] == 0 and summary["rows"] == 1000 and summary["quality"] > 0.8
     assert asset_events(f"file://{tmp_path / 'synthetic'}")[-1]["version"] == 0
 
-    # The same logical date again: the same rows (a new version), and the model is not refitted.
+    # The same logical date again, sampled by the local engine this time: the same rows (a new
+    # version), and the model is not refitted.
+    config.write_text(config.read_text().replace("sampling_engine: ray", "sampling_engine: local"))
     state, tasks = run_dag(airflow_session, "synthetic_ray_delta", D1)
     assert state == "success" and tasks["fit"][0] == "skipped", tasks
     again = DeltaTable(str(tmp_path / "synthetic"))
@@ -145,3 +147,48 @@ def test_append_never_appends_a_date_twice(airflow_session, diamonds, tmp_path):
     assert table.to_pyarrow_table().num_rows == 1000  # D1 once, D2 once
     assert table.version() == 1
     assert table.transaction_version("synth-ray:appended:20250301T000000Z") == 1
+
+
+def test_spark_sampling_publishes_one_iceberg_snapshot(airflow_session, spark, diamonds, tmp_path):
+    publish_source(diamonds, tmp_path / "real", slice(0, 2000))
+    catalog = {"name": "lake", "database": str(tmp_path / "catalog.db"), "warehouse": str(tmp_path / "wh")}
+    add_config(airflow_session, tmp_path, "spark_iceberg", sampling_engine="spark", sampling_workers=2,
+               target={"format": "iceberg", "table": "synthetic.diamonds", "catalog": catalog})
+    state, tasks = run_dag(airflow_session, "synthetic_spark_iceberg", D1)
+    assert state == "success", tasks
+    from airflow_dags.config import CatalogConfig
+    from airflow_dags.iceberg import load_catalog
+
+    table = load_catalog(CatalogConfig(name="lake", database=tmp_path / "catalog.db",
+                                       warehouse=tmp_path / "wh")).load_table("synthetic.diamonds")
+    assert len(table.snapshots()) == 1
+    assert table.current_snapshot().summary["synth-ray.run-key"] == "20250301T000000Z"
+    rows = table.scan().to_arrow()
+    assert rows.num_rows == 1000 and rows.schema.names == list(diamonds.columns)
+    assert (tmp_path / "wh" / "synthetic" / "diamonds.quality" / "report.html").is_file()
+    assert asset_events("iceberg://lake/synthetic.diamonds")[-1]["version"] == table.current_snapshot().snapshot_id
+
+
+def test_main_job_runs_airflow_dags_test_and_shows_the_table(tmp_path):
+    """The README's first command: ``airflow db migrate`` + ``airflow dags test``, as subprocesses."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "configs" / "wage.yaml"
+    config.parent.mkdir()
+    config.write_text(yaml.safe_dump({
+        "name": "wage_demo", "source": {"format": "delta", "path": "lakehouse/real/wage"},
+        "target": {"format": "delta", "path": "lakehouse/synthetic/wage"}, "rows": 500,
+        "expectations": {"max_copy_rate": 0.05, "max_association_delta": 0.3},
+    }), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "airflow_dags.main_job", "--workdir", str(tmp_path / "work"),
+                           "--config", str(config), "--dataset", "wage", "--date", "2025-03-01"],
+                          capture_output=True, text=True, timeout=400, env={
+                              k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"synthetic table   {tmp_path}/work/lakehouse/synthetic/wage (Delta, version 0, 500 rows" in out
+    assert "gate              synth-ray gate PASSED" in out
+    assert f"quality report    {tmp_path}/work/lakehouse/synthetic/wage.quality/report.html" in out
+    assert "first synthetic rows:" in out
+    assert DeltaTable(str(tmp_path / "work" / "lakehouse" / "synthetic" / "wage")).version() == 0
