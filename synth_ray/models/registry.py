@@ -8,7 +8,7 @@ from synth_ray.models.base import Generator
 
 __all__ = ["MODEL_KINDS", "generator_class"]
 
-MODEL_KINDS = ("copula", "ctgan", "tvae")
+MODEL_KINDS = ("copula", "ctgan", "tvae", "argn")
 
 
 def generator_class(kind: str) -> type[Generator]:
@@ -25,4 +25,8 @@ def generator_class(kind: str) -> type[Generator]:
         from synth_ray.models.neural.tvae import TVAE
 
         return TVAE
+    if kind == "argn":
+        from synth_ray.models.autoregressive import ARGN
+
+        return ARGN
     raise ConfigError(unknown_name_message(kind, MODEL_KINDS, what="model"))
