@@ -76,6 +76,11 @@ def test_every_dag_file_imports(airflow_session, monkeypatch):
         "real", "synthetic")]
     assert dag.get_task("sample").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("validate").retries == 2
+    assert dag.timetable.expression == "0 0 * * *"  # @daily
+    triggered = bag.dags["synthetic_diamonds_iceberg"]  # schedule: source -> runs on the source's Asset
+    assert type(triggered.timetable).__name__ == "AssetTriggeredTimetable"
+    assert [a.uri for a in triggered.timetable.asset_condition.objects] == [publish.outlets[0].uri.replace(
+        "synthetic", "real")]
 
 
 def test_refresh_is_idempotent_across_engines_and_refits_when_the_source_changes(
