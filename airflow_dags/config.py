@@ -269,6 +269,8 @@ class ModelConfig:
         engine = r.enum("engine", Engine, "local")
         if engine is Engine.SPARK:
             raise r.fail("engine", "models are fitted 'local' or on 'ray'; Spark is a sampling engine")
+        if engine is Engine.RAY and kind == "copula":
+            raise r.fail("engine", "Ray Train fits the neural models (ctgan, tvae); fit the copula 'local'")
         epochs = r.integer("epochs", None, minimum=1)
         if epochs is not None and kind == "copula":
             raise r.fail("epochs", "the copula model has no epochs; remove the key or use ctgan/tvae")

@@ -73,6 +73,7 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
     ({"refit": {"policy": "every_n_runs", "n": 0}}, "refit.n: must be an integer >= 1"),
     ({"model": {"kind": "ctgam"}}, "model.kind: unknown model 'ctgam': did you mean 'ctgan'?"),
     ({"model": {"kind": "copula", "epochs": 3}}, "model.epochs: the copula model has no epochs"),
+    ({"model": {"kind": "copula", "engine": "ray"}}, "model.engine: Ray Train fits the neural models"),
     ({"expectations": {"max_kss": 0.1}}, "expectations: gate thresholds: unknown key 'max_kss'"),
     ({"expectations": {"max_ks": 3}}, "expectations: gate threshold 'max_ks' must be in [0, 1]"),
     ({"target": {"format": "iceberg", "table": "nonamespace", "catalog": {}}}, "target.table: must be"),
