@@ -97,16 +97,18 @@ class ReferenceSummary(TableMetricProvider):
                 runtime_configuration: dict) -> BatchSummary:
         from synth_ray.table_input import to_arrow
 
-        profile = get_reference(metric_value_kwargs["reference_digest"])
-        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs,
-                                                       domain_type=MetricDomainTypes.TABLE)
+        df, profile = _domain(execution_engine, metric_domain_kwargs, metric_value_kwargs)
         return summarize(to_arrow(df), profile)
 
     @metric_value(engine=SparkDFExecutionEngine)
     def _spark(cls, execution_engine: SparkDFExecutionEngine, metric_domain_kwargs: dict,
                metric_value_kwargs: dict, metrics: dict[str, Any],
                runtime_configuration: dict) -> BatchSummary:
-        profile = get_reference(metric_value_kwargs["reference_digest"])
-        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs,
-                                                       domain_type=MetricDomainTypes.TABLE)
-        return _spark_summary(df, profile)
+        return _spark_summary(*_domain(execution_engine, metric_domain_kwargs, metric_value_kwargs))
+
+
+def _domain(engine: Any, domain_kwargs: dict, value_kwargs: dict) -> tuple[Any, ReferenceProfile]:
+    """The batch's table (pandas or Spark DataFrame) and the profile the metric names."""
+    profile = get_reference(value_kwargs["reference_digest"])
+    df, _, _ = engine.get_compute_domain(domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+    return df, profile

@@ -4,12 +4,12 @@ A good synthetic table passes; each kind of damage fails exactly the expectation
 should catch it, and nothing else.
 """
 
+# ruff: noqa: F811  (pytest fixtures imported from gate_fixtures are redefined as arguments)
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,28 +18,19 @@ import pytest
 
 pytest.importorskip("great_expectations", reason="needs the gx extra")
 
+from gate_fixtures import GATE_ROWS as ROWS
+from gate_fixtures import gate_fake, gate_model_dir  # noqa: F401
+
 import synth_ray
 from expectations import GateResult, GateThresholds, build_suite, save_suite, validate_synthetic
 from expectations.statistics import BatchSummary, association, ks_distance, summarize, tv_distance
 from synth_ray.errors import ArtifactError, ConfigError, MissingExtraError
 from synth_ray.pandas_output import to_pandas
 
-ROWS = 2_000
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, mixed_model) -> Path:
-    return synth_ray.save(mixed_model, tmp_path_factory.mktemp("gate") / "orders")
-
-
-@pytest.fixture(scope="module")
-def good_arrow(mixed_model) -> pa.Table:
-    return mixed_model.sample_arrow(ROWS, seed=1)
-
 
 @pytest.fixture()
-def good(good_arrow) -> pd.DataFrame:
-    return to_pandas(good_arrow)
+def good(gate_fake) -> pd.DataFrame:
+    return to_pandas(gate_fake)
 
 
 def only_failure(result: GateResult) -> str:
@@ -48,8 +39,8 @@ def only_failure(result: GateResult) -> str:
     return result.failures[0]
 
 
-def test_a_good_synthetic_table_passes(good, model_dir):
-    result = validate_synthetic(good, model_dir=model_dir, expected_rows=ROWS)
+def test_a_good_synthetic_table_passes(good, gate_model_dir):
+    result = validate_synthetic(good, model_dir=gate_model_dir, expected_rows=ROWS)
     assert result.success, result.summary
     assert result.failures == ()
     assert result.summary.startswith("synth-ray gate PASSED")
@@ -102,16 +93,16 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_each_damage_fails_exactly_its_expectation(damage, good, mixed_table, model_dir):
+def test_each_damage_fails_exactly_its_expectation(damage, good, mixed_table, gate_model_dir):
     spoil, expected = DAMAGE[damage]
-    line = only_failure(validate_synthetic(spoil(good, mixed_table), model_dir=model_dir,
+    line = only_failure(validate_synthetic(spoil(good, mixed_table), model_dir=gate_model_dir,
                                            expected_rows=ROWS))
     assert line.startswith(expected), line
     assert "observed" in line and "vs allowed" in line
 
 
-def test_wrong_row_count_fails_only_the_row_count(good, model_dir):
-    line = only_failure(validate_synthetic(good.iloc[:1_900], model_dir=model_dir, expected_rows=ROWS))
+def test_wrong_row_count_fails_only_the_row_count(good, gate_model_dir):
+    line = only_failure(validate_synthetic(good.iloc[:1_900], model_dir=gate_model_dir, expected_rows=ROWS))
     assert line == ("table: expect_table_row_count_to_be_between: observed 1900 vs allowed "
                     "min_value=2000, max_value=2000")
 
@@ -129,8 +120,8 @@ def test_a_broken_correlation_fails_the_pair_expectation(tmp_path):
     assert line.startswith("columns 'x' and 'y': expect_column_pair_association_to_match_reference")
 
 
-def test_the_suite_is_reviewable_json_and_an_edited_threshold_is_obeyed(good, model_dir, tmp_path):
-    suite = build_suite(model_dir=model_dir, expected_rows=ROWS)
+def test_the_suite_is_reviewable_json_and_an_edited_threshold_is_obeyed(good, gate_model_dir, tmp_path):
+    suite = build_suite(model_dir=gate_model_dir, expected_rows=ROWS)
     kinds = {e.expectation_type for e in suite.expectations}
     assert {"expect_table_columns_to_match_set", "expect_table_row_count_to_be_between",
             "expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
@@ -146,23 +137,23 @@ def test_the_suite_is_reviewable_json_and_an_edited_threshold_is_obeyed(good, mo
                 expectation["kwargs"]["column"] == "quantity":
             expectation["kwargs"]["threshold"] = 0.0
     path.write_text(json.dumps(document))
-    line = only_failure(validate_synthetic(good, model_dir=model_dir, suite_path=path))
+    line = only_failure(validate_synthetic(good, model_dir=gate_model_dir, suite_path=path))
     assert line.startswith("column 'quantity': expect_column_distribution_to_match_reference")
 
 
-def test_a_missing_suite_file_is_written_for_review(good_arrow, model_dir, tmp_path):
+def test_a_missing_suite_file_is_written_for_review(gate_fake, gate_model_dir, tmp_path):
     path = tmp_path / "review" / "orders.suite.json"
-    assert validate_synthetic(good_arrow, model_dir=model_dir, suite_path=path).success
+    assert validate_synthetic(gate_fake, model_dir=gate_model_dir, suite_path=path).success
     assert json.loads(path.read_text())["name"] == "synth_ray.orders"
 
 
-def test_delta_table_with_a_file_project_renders_data_docs(good_arrow, mixed_model, model_dir, tmp_path):
+def test_delta_table_with_a_file_project_renders_data_docs(gate_fake, mixed_model, gate_model_dir, tmp_path):
     from synth_ray.lakehouse.writers import write_table
 
     table = tmp_path / "lake" / "orders_synth"
-    write_table([good_arrow], schema=good_arrow.schema, path=table, format="delta")
+    write_table([gate_fake], schema=gate_fake.schema, path=table, format="delta")
     project = tmp_path / "gx_project"
-    result = validate_synthetic(table, model_dir=model_dir, expected_rows=ROWS, gx_project_dir=project)
+    result = validate_synthetic(table, model_dir=gate_model_dir, expected_rows=ROWS, gx_project_dir=project)
     assert result.success, result.summary
     docs = list(project.glob("**/data_docs/local_site/index.html"))
     assert docs and "Data Docs:" in result.summary
@@ -188,51 +179,51 @@ def test_a_model_without_reference_profile_still_loads_but_cannot_be_gated(mixed
         validate_synthetic(good, model_dir=folder)
 
 
-def test_the_profile_keeps_hashes_never_raw_rows(model_dir, mixed_table):
-    text = (model_dir / "reference_profile.json").read_text()
+def test_the_profile_keeps_hashes_never_raw_rows(gate_model_dir, mixed_table):
+    text = (gate_model_dir / "reference_profile.json").read_text()
     assert "person0@example.org" not in text and "CUST-000000" not in text
-    profile = synth_ray.load(model_dir).reference
+    profile = synth_ray.load(gate_model_dir).reference
     assert profile.row_hashes.hashes.dtype == np.uint64
     assert len(profile.row_hashes.hashes) == mixed_table.num_rows
 
 
-def test_summaries_merge_and_agree_with_the_evaluation_metrics(mixed_model, mixed_table, good_arrow):
+def test_summaries_merge_and_agree_with_the_evaluation_metrics(mixed_model, mixed_table, gate_fake):
     from synth_ray.evaluation.column_shapes import ks_complement
     from synth_ray.evaluation.pair_trends import cramers_v
     from synth_ray.reference_profile import continuous_values, pair_codes
 
     profile = mixed_model.reference
-    whole = summarize(good_arrow, profile)
-    parts = summarize(good_arrow.slice(0, 700), profile) + summarize(good_arrow.slice(700), profile)
+    whole = summarize(gate_fake, profile)
+    parts = summarize(gate_fake.slice(0, 700), profile) + summarize(gate_fake.slice(700), profile)
     merged = BatchSummary.from_json(parts.to_json())
     assert ks_distance(merged, "amount", profile) == ks_distance(whole, "amount", profile)
     assert merged.copies == whole.copies == 0 and merged.rows == ROWS
     # quantity has fewer distinct values than the sketch has points: the KS is exact
     real_q = continuous_values(mixed_table.column("quantity"), "quantity")
-    fake_q = continuous_values(good_arrow.column("quantity"), "quantity")
+    fake_q = continuous_values(gate_fake.column("quantity"), "quantity")
     assert ks_distance(whole, "quantity", profile) == pytest.approx(1 - ks_complement(real_q, fake_q))
     assert tv_distance(summarize(mixed_table, profile), "segment", profile) == pytest.approx(0.0)
     pair = profile.pairs[0]
-    codes = [pair_codes(good_arrow.column(n), n, profile.columns[n]) for n in (pair.first, pair.second)]
+    codes = [pair_codes(gate_fake.column(n), n, profile.columns[n]) for n in (pair.first, pair.second)]
     assert association(whole, pair.first, pair.second, pair.metric) == pytest.approx(cramers_v(*codes))
 
 
-def test_cli_validate_exit_codes_and_summary(good_arrow, model_dir, tmp_path, capsys):
+def test_cli_validate_exit_codes_and_summary(gate_fake, gate_model_dir, tmp_path, capsys):
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from synth_ray.cli.main import main
 
     good_path, bad_path = tmp_path / "good.parquet", tmp_path / "bad.parquet"
-    pq.write_table(good_arrow, good_path)
-    segment = good_arrow.column("segment")
+    pq.write_table(gate_fake, good_path)
+    segment = gate_fake.column("segment")
     spoiled = pc.if_else(pc.equal(pc.cast(segment, pa.string()), "pro"), "vip", segment)
-    pq.write_table(good_arrow.set_column(good_arrow.schema.get_field_index("segment"), "segment",
+    pq.write_table(gate_fake.set_column(gate_fake.schema.get_field_index("segment"), "segment",
                                          spoiled), bad_path)
-    assert main(["validate", str(good_path), "--model", str(model_dir), "--rows", str(ROWS)]) == 0
+    assert main(["validate", str(good_path), "--model", str(gate_model_dir), "--rows", str(ROWS)]) == 0
     assert "PASSED" in capsys.readouterr().out
     report = tmp_path / "gate.json"
-    code = main(["validate", str(bad_path), "--model", str(model_dir), "--json", str(report)])
+    code = main(["validate", str(bad_path), "--model", str(gate_model_dir), "--json", str(report)])
     out = capsys.readouterr().out
     assert code == 4
     assert "FAIL  column 'segment': expect_column_values_to_be_in_set" in out
@@ -247,7 +238,7 @@ def test_core_and_gate_import_without_great_expectations():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_missing_gx_names_the_extra(monkeypatch, good, model_dir):
+def test_missing_gx_names_the_extra(monkeypatch, good, gate_model_dir):
     monkeypatch.setitem(sys.modules, "great_expectations", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'synth-ray\[gx\]'"):
-        validate_synthetic(good, model_dir=model_dir)
+        validate_synthetic(good, model_dir=gate_model_dir)
