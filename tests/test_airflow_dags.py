@@ -142,6 +142,15 @@ def test_a_failed_gate_leaves_the_published_table_as_it_was(airflow_session, dia
     assert gate["success"] is False and any("max_ks" in f or "ks" in f.lower() for f in gate["failures"])
 
 
+def test_transient_failures_are_retried(airflow_session, tmp_path):
+    # No source table yet (an upstream load still running, a storage hiccup): an OSError, retried.
+    add_config(airflow_session, tmp_path, "retried", retries=1, retry_delay_s=1)
+    state, tasks = run_dag(airflow_session, "synthetic_retried", D1)
+    assert state == "failed"
+    assert tasks["fingerprint_source"] == ("failed", 2), tasks  # the first try and one retry
+    assert not (tmp_path / "synthetic").exists()
+
+
 def test_append_never_appends_a_date_twice(airflow_session, diamonds, tmp_path):
     publish_source(diamonds, tmp_path / "real", slice(0, 2000))
     add_config(airflow_session, tmp_path, "appended", mode="append", rows=500)
