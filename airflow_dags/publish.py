@@ -8,6 +8,9 @@
   in (named after the run key, so a rerun finds them and skips).
 - Iceberg: one ``overwrite`` or ``append`` snapshot whose summary carries the run key;
   an append whose run key a snapshot already carries is skipped.
+
+A retry of a publish that succeeded just before its task died finds no staged files
+and the run key already published: it reports the table as it is instead of failing.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ class PublishResult:
 def app_id(config: TableConfig, run: str) -> str:
     """The Delta application transaction id of a run: one per table and logical date."""
     return f"synth-ray:{config.name}:{run}"
+
+
+def _has_staged(staging: Path) -> bool:
+    """Whether staged files wait: when none do, a retry may follow a publish that succeeded."""
+    return any(staging.glob("*.parquet"))
 
 
 def _staged_files(staging: Path) -> list[Path]:
@@ -101,7 +109,7 @@ def _publish_delta(config: TableConfig, staging: Path, run: str, seed: int) -> P
 
     target = config.target.path
     assert target is not None
-    if config.mode == "append" and DeltaTable.is_deltatable(str(target)):
+    if DeltaTable.is_deltatable(str(target)) and (config.mode == "append" or not _has_staged(staging)):
         table = DeltaTable(str(target))
         if table.transaction_version(app_id(config, run)) is not None:
             return PublishResult(rows=0, version=table.version(), already_published=True)
@@ -129,11 +137,11 @@ def _publish_parquet(config: TableConfig, staging: Path, run: str) -> PublishRes
 
     target = config.target.path
     assert target is not None
+    if (config.mode == "append" or not _has_staged(staging)) and any(target.glob(f"part-{run}-*.parquet")):
+        return PublishResult(rows=0, version=None, already_published=True)
     files = _staged_files(staging)
     rows = _rows(files)
     if config.mode == "append" and target.is_dir():
-        if any(target.glob(f"part-{run}-*.parquet")):
-            return PublishResult(rows=0, version=None, already_published=True)
         for i, file in enumerate(files):
             shutil.move(file, target / f"part-{run}-{i:05d}.parquet")
         return PublishResult(rows=rows, version=None, already_published=False)
@@ -152,13 +160,15 @@ def _publish_iceberg(config: TableConfig, staging: Path, run: str, seed: int) ->
     target = config.target
     assert target.catalog is not None and target.table is not None
     catalog = load_catalog(target.catalog)
+    if (config.mode == "append" or not _has_staged(staging)) and catalog.table_exists(target.table):
+        table = catalog.load_table(target.table)
+        if any(s.summary is not None and s.summary.get(RUN_PROPERTY) == run for s in table.snapshots()):
+            return PublishResult(rows=0, version=table.current_snapshot().snapshot_id,
+                                 already_published=True)
     files = _staged_files(staging)
     data = ds.dataset([str(f) for f in files], format="parquet")
     catalog.create_namespace_if_not_exists(target.table.rsplit(".", 1)[0])
     table = catalog.create_table_if_not_exists(target.table, schema=data.schema)
-    if config.mode == "append" and any(s.summary is not None and s.summary.get(RUN_PROPERTY) == run
-                                       for s in table.snapshots()):
-        return PublishResult(rows=0, version=table.current_snapshot().snapshot_id, already_published=True)
     if config.mode == "overwrite" and table.schema().as_arrow() != data.schema:
         with table.update_schema() as update:
             update.union_by_name(data.schema)

@@ -161,3 +161,16 @@ def test_iceberg_publish_is_one_snapshot_and_idempotent(tmp_path):
     assert len(table.snapshots()) == 2
     assert sorted(table.scan().to_arrow()["x"].to_pylist()) == [1, 2, 3]
     assert table.current_snapshot().summary["synth-ray.run-key"] == "r2"
+
+
+def test_a_retry_after_a_successful_publish_reports_the_table(tmp_path):
+    from deltalake import DeltaTable
+
+    config = load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": str(tmp_path / "t")}}))
+    done = publish(config, staging=stage(tmp_path / "s", [1, 2]), run="r1", seed=0)
+    assert (done.version, done.rows) == (0, 2) and not list((tmp_path / "s").glob("*.parquet"))
+    retry = publish(config, staging=tmp_path / "s", run="r1", seed=0)  # the staged files are in the table
+    assert retry.already_published and retry.version == 0
+    assert DeltaTable(str(tmp_path / "t")).transaction_version("synth-ray:orders:r1") == 1
+    with pytest.raises(OSError, match="no staged Parquet files"):
+        publish(config, staging=tmp_path / "s", run="r2", seed=0)
