@@ -15,7 +15,6 @@ and the run key already published: it reports the table as it is instead of fail
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -75,32 +74,16 @@ def _rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _add_action(table: Path, file: Path, rows: int) -> Any:
-    from deltalake.transaction import AddAction
-
-    stat = file.stat()
-    return AddAction(path=file.relative_to(table).as_posix(), size=stat.st_size, partition_values={},
-                     modification_time=int(stat.st_mtime * 1000), data_change=True,
-                     stats=json.dumps({"numRecords": rows}))
-
-
 def _commit_delta(target: Path, moved: list[Path], schema: pa.Schema, config: TableConfig, *,
                   run: str, seed: int) -> None:
-    import pyarrow.parquet as pq
-    from deltalake import CommitProperties, DeltaTable, Schema, Transaction
-    from deltalake.transaction import create_table_with_add_actions
+    from deltalake import CommitProperties, Transaction
 
-    actions = [_add_action(target, f, pq.ParquetFile(f).metadata.num_rows) for f in moved]
+    from synth_ray.lakehouse.delta_commit import commit_parquet_files
+
     props = CommitProperties(custom_metadata={RUN_PROPERTY: run, "synth-ray.seed": str(seed),
                                               "synth-ray.dag": config.dag_id},
                              app_transactions=[Transaction(app_id(config, run), 1)])
-    delta = Schema.from_arrow(schema)
-    if DeltaTable.is_deltatable(str(target)):
-        DeltaTable(str(target)).create_write_transaction(actions, mode=config.mode, schema=delta,
-                                                         commit_properties=props)
-    else:
-        create_table_with_add_actions(str(target), delta, actions, mode="error",
-                                      commit_properties=props)
+    commit_parquet_files(target, moved, schema=schema, mode=config.mode, commit_properties=props)
 
 
 def _publish_delta(config: TableConfig, staging: Path, run: str, seed: int) -> PublishResult:

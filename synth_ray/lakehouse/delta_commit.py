@@ -51,7 +51,7 @@ def _check_append_schema(table: Any, rows: Any, root: Path) -> None:
 
 
 def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa.Schema,
-                         mode: str = "overwrite") -> int:
+                         mode: str = "overwrite", commit_properties: Any = None) -> int:
     """Commit ``files`` (already inside ``table``) as one Delta transaction; return the version.
 
     Args:
@@ -59,6 +59,8 @@ def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa
         files: Parquet files inside ``table`` whose schema is ``schema``.
         schema: a Delta-compatible Arrow schema (see :func:`writers.delta_schema`).
         mode: ``overwrite`` (the files become the whole table) or ``append``.
+        commit_properties: a ``deltalake.CommitProperties`` recorded in the commit (custom
+            metadata, application transactions that make a retried append idempotent).
 
     Raises:
         SchemaError: an append whose columns, types or nullability differ from the table's.
@@ -74,7 +76,8 @@ def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa
         if mode == "append":
             _check_append_schema(existing.schema(), delta, root)
         existing.create_write_transaction(actions, mode=mode,  # type: ignore[arg-type]
-                                          schema=delta)
+                                          schema=delta, commit_properties=commit_properties)
     else:
-        create_table_with_add_actions(str(root), delta, actions, mode="error")  # type: ignore[arg-type]
+        create_table_with_add_actions(str(root), delta, actions, mode="error",  # type: ignore[arg-type]
+                                      commit_properties=commit_properties)
     return DeltaTable(str(root)).version()
