@@ -25,7 +25,7 @@ mostlyai-engine is not compared: it does not install into the bench venv (see RE
 Usage:
   .venv/bin/python benchmarks/autoregressive_benchmark.py [--datasets ggplot2/diamonds ISLR/Wage]
       [--sdv-models gaussian_copula ctgan tvae] [--sdv-epochs N] [--options '{"epochs": 20}']
-      [--speed-rows 262144] [--out-json results.json]
+      [--speed-rows 262144] [--max-wait-s 600] [--out-json results.json]
 
 Exit status 1 when a target fails.
 """
@@ -157,11 +157,11 @@ def sdv_side(model: str, dataset: str, args: argparse.Namespace, rows: int,
              workdir: Path) -> tuple[dict[str, Any], Path]:
     synthetic = workdir / f"{dataset.replace('/', '_')}_{model}_sdv.parquet"
     epochs = None if model == "gaussian_copula" else args.sdv_epochs
-    load = wait_for_quiet()
+    load = wait_for_quiet(max_wait_s=args.max_wait_s)
     result = sdv_run(model, dataset, rows, epochs, synthetic, args.speed_rows)
     result.update(load_before=load, library=f"SDV {model}")
     if epochs is not None and epochs < SDV_DEFAULT_EPOCHS:
-        wait_for_quiet()
+        wait_for_quiet(max_wait_s=args.max_wait_s)
         one = sdv_run(model, dataset, 100, 1, None, 0)
         slope = (result["fit_s"] - one["fit_s"]) / max(epochs - 1, 1)
         result.update(fit_1_epoch_s=one["fit_s"], s_per_epoch=slope,
@@ -179,7 +179,7 @@ def compare_dataset(dataset: str, args: argparse.Namespace, workdir: Path) -> di
     out: dict[str, Any] = {"dataset": dataset, "trtr": utility(dataset, train, holdout), "runs": []}
     for model in ("argn", "copula"):
         synthetic = workdir / f"{stem}_{model}_synth_ray.parquet"
-        load = wait_for_quiet()
+        load = wait_for_quiet(max_wait_s=args.max_wait_s)
         result = run_worker(model, train, synthetic, args)
         result.update(load_before=load, library=f"synth-ray {model}")
         out["runs"].append(score(dataset, result, train, synthetic, holdout))
@@ -287,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                         "instead of 300 and extrapolate their 300-epoch fit time (reported)")
     parser.add_argument("--options", default="{}", help="argn options as JSON")
     parser.add_argument("--speed-rows", type=int, default=262_144)
+    parser.add_argument("--max-wait-s", type=float, default=600.0,
+                        help="longest wait for a quiet machine before each timed phase")
     parser.add_argument("--out-json", type=Path)
     args = parser.parse_args(argv)
     if args.command == "worker":

@@ -19,7 +19,7 @@ from synth_ray import SamplingError
 from synth_ray.transforms.model_frame import ModelFrame
 
 MODEL = "argn"
-OPTIONS = {"epochs": 4, "hidden": 48}
+OPTIONS = {"epochs": 4, "hidden": 48, "batch_size": 360, "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_quality_is_clearly_above_independent_uniform_columns(diamonds, argn, fa
     score = synth_ray.quality_score(diamonds, fake, argn.metadata)
     baseline = synth_ray.quality_score(diamonds, uniform_baseline(diamonds), argn.metadata)
     assert score.score > baseline.score + 0.15, (score.score, baseline.score)
-    assert score.score > 0.90 and score.column_shapes > 0.95, (score.score, score.column_shapes)
+    assert score.score > 0.93 and score.column_shapes > 0.96, (score.score, score.column_shapes)
 
 
 def test_categories_and_ranges_are_real(diamonds, fake):
@@ -162,7 +162,7 @@ def test_bad_conditions_are_refused_by_name(argn, model_space):
 
 
 def test_nulls_and_datetimes_go_through_the_transforms(mixed_table):
-    synth = synth_ray.fit(mixed_table, model=MODEL, options={"epochs": 3}, seed=0)
+    synth = synth_ray.fit(mixed_table, model=MODEL, options={"epochs": 3, "threads": 1}, seed=0)
     fake = synth.sample_arrow(2_000, seed=0)
     assert fake.schema.equals(mixed_table.schema)
     real_nulls = mixed_table["amount"].null_count / mixed_table.num_rows
@@ -171,3 +171,13 @@ def test_nulls_and_datetimes_go_through_the_transforms(mixed_table):
     real = mixed_table["created_at"].to_pandas()
     assert created.min() >= real.min() and created.max() <= real.max()
     assert created.dt.month.nunique() == 12
+
+
+def test_synthesizer_conditions_use_the_fixed_values(argn):
+    argn.chunk_rows = 4_096  # the request is planned per chunk: small chunks keep this test fast
+    try:
+        fake = argn.sample(3_000, seed=4, conditions={"cut": "Fair"})
+    finally:
+        argn.chunk_rows = 65_536
+    assert (fake["cut"] == "Fair").all()
+    assert fake["price"].nunique() > 500

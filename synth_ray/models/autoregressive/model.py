@@ -134,6 +134,16 @@ class ARGN(Generator):
         frame = self.table.decode(tokens, rng=rng)
         return frame if conditions is None else conditions.apply(frame)
 
+    def propose(self, n: int, *, rng: np.random.Generator,
+                required: Mapping[str, np.ndarray]) -> ModelFrame:
+        """Rows that take each row's required code (``-1``: free): they are fixed, not searched for."""
+        if not required:
+            return self.sample(n, rng=rng)
+        codes = {name: np.asarray(values, dtype=np.int64) for name, values in required.items()}
+        fixed = ModelFrame(n_rows=n, values={k: np.maximum(v, 0) for k, v in codes.items()},
+                           nulls={k: v < 0 for k, v in codes.items()})
+        return self.sample(n, rng=rng, fixed=fixed)
+
     def config(self) -> dict[str, Any]:
         """Options, token codecs and training history."""
         return {"format_version": FORMAT_VERSION, "options": self.options.to_dict(),

@@ -67,18 +67,15 @@ class TokenNetwork(nn.Module):
         """Tokens per row."""
         return len(self.classes)
 
-    def _trunk(self, hidden: torch.Tensor, targets: slice | int,
-               noise: torch.Generator | None, dropout: float) -> torch.Tensor:
-        """ReLU of the first layer's sum, then the residual layers of ``targets``."""
+    def _trunk(self, hidden: torch.Tensor, noise: torch.Generator | None,
+               dropout: float) -> torch.Tensor:
+        """ReLU of the first layer's sums ``(tokens, batch, hidden)``, then the residual layers."""
         out = torch.relu(hidden)
         for weight, bias in zip(self.layer_weights, self.layer_biases, strict=True):
             if noise is not None and dropout > 0:
                 keep = torch.rand(out.shape, generator=noise) >= dropout
                 out = out * keep / (1.0 - dropout)
-            if isinstance(targets, int):
-                step = torch.addmm(bias[targets], out, weight[targets])
-            else:
-                step = torch.baddbmm(bias[:, None, :], out, weight)
+            step = torch.baddbmm(bias[:, None, :], out, weight)
             out = out + torch.relu(step)
         if noise is not None and dropout > 0:
             keep = torch.rand(out.shape, generator=noise) >= dropout
@@ -102,7 +99,7 @@ class TokenNetwork(nn.Module):
             rows = F.embedding(tokens[:, source], table)
             summed = torch.addcmul(summed, weights[:, :, source, None],
                                    rows.view(batch, n, self.hidden))
-        hidden = self._trunk(summed.transpose(0, 1), slice(None), noise, dropout)
+        hidden = self._trunk(summed.transpose(0, 1), noise, dropout)
         losses = torch.empty(n)
         for group, size in enumerate(self.group_sizes):
             chosen = self.group_tokens[group]
@@ -133,7 +130,9 @@ class TokenNetwork(nn.Module):
             summed = F.embedding_bag(rows + target, table, per_sample_weights=weights, mode="sum")
         else:
             summed = torch.zeros(rows.shape[0], self.hidden)
-        hidden = self._trunk(summed + self.input_bias[target], target, None, 0.0)
+        hidden = summed.add_(self.input_bias[target]).relu_()
+        for weight, bias in zip(self.layer_weights, self.layer_biases, strict=True):
+            hidden = hidden + torch.addmm(bias[target], hidden, weight[target]).relu_()
         group, position = self._head_of[target]
         return torch.addmm(self.head_biases[group][position], hidden,
                            self.head_weights[group][position])

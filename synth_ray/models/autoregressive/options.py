@@ -65,7 +65,7 @@ class ARGNOptions:
     batch_size: int = 0
     hidden: int = 128
     layers: int = 0
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 0.0
     dropout: float = 0.1
     coarse_bins: int = 32

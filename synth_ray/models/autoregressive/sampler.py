@@ -22,10 +22,9 @@ def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) 
     """One class per row from ``softmax(logits / temperature)``."""
     if temperature != 1.0:
         logits = logits / temperature
-    probs = torch.softmax(logits, dim=1)
-    cdf = probs.cumsum_(dim=1)
-    u = torch.rand(logits.shape[0], 1, generator=generator) * cdf[:, -1:]
-    return (cdf < u).sum(dim=1).clamp_(max=logits.shape[1] - 1)
+    cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
+    u = torch.rand(logits.shape[0], 1, generator=generator).mul_(cdf[:, -1:])
+    return torch.searchsorted(cdf, u).squeeze_(1).clamp_(max=logits.shape[1] - 1)
 
 
 def sample_tokens(network: TokenNetwork, n: int, *, generator: torch.Generator,
