@@ -33,10 +33,9 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from synth_ray.errors import InputFormatError
-from synth_ray.file_modes import publishable
 from synth_ray.lakehouse.delta_commit import commit_parquet_files
 from synth_ray.lakehouse.table_format import TableFormat
-from synth_ray.lakehouse.writers import WriteResult, delta_schema, replace_folder
+from synth_ray.lakehouse.writers import WriteResult, delta_schema, parquet_rows, publish_folder
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -86,12 +85,6 @@ def _spark_write_parquet(df: DataFrame, folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.parquet"))
 
 
-def _rows(files: list[Path]) -> int:
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-
-
 def _arrow_schema(df: DataFrame) -> pa.Schema:
     from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -111,7 +104,7 @@ def _write_delta_commit(df: DataFrame, target: Path, mode: str) -> WriteResult:
         if created and not (target / "_delta_log").exists():
             shutil.rmtree(target, ignore_errors=True)
         raise
-    return WriteResult(path=target, format=TableFormat.DELTA, rows=_rows(files), version=version)
+    return WriteResult(path=target, format=TableFormat.DELTA, rows=parquet_rows(files), version=version)
 
 
 def _write_delta_spark(df: DataFrame, target: str, mode: str) -> WriteResult:
@@ -128,14 +121,8 @@ def _write_parquet(df: DataFrame, target: Path, mode: str) -> WriteResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     try:
-        files = _spark_write_parquet(df, staging)
-        rows = _rows(files)
-        publishable(staging)
-        if mode == "append" and target.is_dir():
-            for file in files:
-                file.rename(target / file.name)
-        else:
-            replace_folder(staging, target)
+        rows = parquet_rows(_spark_write_parquet(df, staging))
+        publish_folder(staging, target, mode=mode)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return WriteResult(path=target, format=TableFormat.PARQUET, rows=rows)
@@ -167,7 +154,8 @@ def write_synthetic_table(df: DataFrame, *, path: str | Path, format: TableForma
     """
     fmt = TableFormat(format) if format in ("delta", "parquet") else None
     if fmt is None:
-        raise InputFormatError(f"Spark writes 'delta' or 'parquet' tables, not {format!r}; for CSV "
+        name = str(getattr(format, "value", format))
+        raise InputFormatError(f"Spark writes 'delta' or 'parquet' tables, not {name!r}; for CSV "
                                "use df.write.csv(...) or `synth-ray sample --engine local`")
     if mode not in ("overwrite", "append"):
         raise InputFormatError(f"write mode must be 'overwrite' or 'append', got {mode!r}")

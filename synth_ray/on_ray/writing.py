@@ -18,18 +18,11 @@ from typing import Any
 import pyarrow as pa
 
 from synth_ray.errors import InputFormatError
-from synth_ray.file_modes import publishable
 from synth_ray.lakehouse.delta_commit import commit_parquet_files
 from synth_ray.lakehouse.table_format import TableFormat
-from synth_ray.lakehouse.writers import WriteResult, delta_schema, replace_folder
+from synth_ray.lakehouse.writers import WriteResult, delta_schema, parquet_rows, publish_folder
 
 __all__ = ["write_dataset"]
-
-
-def _rows(files: list[Path]) -> int:
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def _write_delta(dataset: Any, schema: pa.Schema, target: Path, mode: str) -> WriteResult:
@@ -43,21 +36,15 @@ def _write_delta(dataset: Any, schema: pa.Schema, target: Path, mode: str) -> Wr
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return WriteResult(path=target, format=TableFormat.DELTA, rows=_rows(files), version=version)
+    return WriteResult(path=target, format=TableFormat.DELTA, rows=parquet_rows(files), version=version)
 
 
 def _write_parquet(dataset: Any, target: Path, mode: str) -> WriteResult:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     try:
         dataset.write_parquet(str(staging))
-        files = sorted(staging.glob("*.parquet"))
-        rows = _rows(files)
-        publishable(staging)
-        if mode == "append" and target.is_dir():
-            for file in files:
-                file.rename(target / file.name)
-        else:
-            replace_folder(staging, target)
+        rows = parquet_rows(staging.glob("*.parquet"))
+        publish_folder(staging, target, mode=mode)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return WriteResult(path=target, format=TableFormat.PARQUET, rows=rows)
