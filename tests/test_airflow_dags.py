@@ -163,10 +163,12 @@ def test_append_never_appends_a_date_twice(airflow_session, diamonds, tmp_path):
     assert table.transaction_version("synth-ray:appended:20250301T000000Z") == 1
 
 
-def test_spark_sampling_publishes_one_iceberg_snapshot(airflow_session, spark, diamonds, tmp_path):
-    publish_source(diamonds, tmp_path / "real", slice(0, 2000))
+def test_spark_table_to_spark_sampling_to_one_iceberg_snapshot(airflow_session, spark, diamonds, tmp_path):
+    frame = diamonds.iloc[:2000].astype({c: "string" for c in ("cut", "color", "clarity")})
+    spark.createDataFrame(frame).write.mode("overwrite").saveAsTable("default.diamonds_source")
     catalog = {"name": "lake", "database": str(tmp_path / "catalog.db"), "warehouse": str(tmp_path / "wh")}
     add_config(airflow_session, tmp_path, "spark_iceberg", sampling_engine="spark", sampling_workers=2,
+               source={"format": "spark", "table": "default.diamonds_source"},
                target={"format": "iceberg", "table": "synthetic.diamonds", "catalog": catalog})
     state, tasks = run_dag(airflow_session, "synthetic_spark_iceberg", D1)
     assert state == "success", tasks
