@@ -70,8 +70,9 @@ def one_worker_cli(ray_cluster, diamonds, storage) -> synth_ray.Synthesizer:
 def test_two_workers_train_every_epoch_on_shards_and_record_the_stats_sample(two_workers, storage):
     history = two_workers.generator.history
     assert len(history["losses"]) == EPOCHS
+    # DDP kept both workers' weights identical (checked by an all-reduce at the end).
     assert history["ray"] == {"workers": 2, "rows_per_worker_step": 250, "steps_per_epoch": 10,
-                              "start_epochs": [0]}
+                              "start_epochs": [0], "replicas_identical": True}
     info = two_workers.training
     assert (info.rows, info.stats_rows) == (5_000, STATS_ROWS)
     # Every checkpoint left in storage is safetensors + JSON (no pickles).

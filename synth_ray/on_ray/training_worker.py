@@ -220,14 +220,25 @@ def _trainer(data: PreparedData, options: NeuralOptions) -> CTGANTrainer | TVAET
     raise TypeError(f"no trainer for {type(options).__name__}")
 
 
-def _history(progress: Progress, *, world: int, batch: int, steps: int) -> dict[str, Any]:
+def _replicas_identical(trainer: CTGANTrainer | TVAETrainer, world: int) -> bool:
+    """Whether every worker ends with the same weights (DDP keeps them in step)."""
+    modules = ((trainer.generator, trainer.critic) if isinstance(trainer, CTGANTrainer)
+               else (trainer.encoder, trainer.decoder))
+    total = torch.stack([p.detach().double().sum() for m in modules for p in m.parameters()]).sum()
+    low = _all_reduce(total.clone().view(1), torch.distributed.ReduceOp.MIN, world)
+    high = _all_reduce(total.clone().view(1), torch.distributed.ReduceOp.MAX, world)
+    return bool(low.item() == high.item())
+
+
+def _history(progress: Progress, *, world: int, batch: int, steps: int,
+             identical: bool) -> dict[str, Any]:
     return {"epochs_run": len(progress.losses), "best_epoch": len(progress.losses) - 1,
             "stopped_early": False,
             "seconds_per_epoch": float(np.mean(progress.seconds)) if progress.seconds else 0.0,
             "losses": [{k: float(f"{v:.6g}") for k, v in e.items()} for e in progress.losses],
             "validation": [],
             "ray": {"workers": world, "rows_per_worker_step": batch, "steps_per_epoch": steps,
-                    "start_epochs": progress.start_epochs}}
+                    "start_epochs": progress.start_epochs, "replicas_identical": identical}}
 
 
 def _report_final(trainer: CTGANTrainer | TVAETrainer, data: PreparedData, plan: WorkerPlan,
@@ -272,5 +283,6 @@ def train_worker(config: Mapping[str, Any]) -> None:
             progress.losses.extend(epoch_history.losses)
             progress.epoch = epoch + 1
             _report(trainer, progress, rank)
-        history = _history(progress, world=world, batch=batch, steps=steps)
+        history = _history(progress, world=world, batch=batch, steps=steps,
+                           identical=_replicas_identical(trainer, world))
         _report_final(trainer, data, plan, progress, space, rank=rank, history=history)
