@@ -67,7 +67,8 @@ def check_save_and_load(synth: synth_ray.Synthesizer, folder: Path) -> None:
     """A saved model reloads (safetensors + JSON) and samples the same rows."""
     path = synth_ray.save(synth, folder / "model")
     assert sorted(p.name for p in path.iterdir()) == [
-        "manifest.json", "model.json", "tensors.safetensors"]
+        "manifest.json", "model.json", "reference_hashes.safetensors", "reference_profile.json",
+        "tensors.safetensors"]
     loaded = synth_ray.load(path)
     assert loaded.sample_arrow(2_000, seed=3).equals(synth.sample_arrow(2_000, seed=3))
     assert loaded.generator.config() == synth.generator.config()
