@@ -14,6 +14,11 @@ What is learned where:
 
 The artifact records which: ``training.rows`` is the sample's size,
 ``metadata.n_rows`` the table's, and ``training.source`` says how the sample was drawn.
+
+Spark reads ``df`` once per job (up to three aggregations, the sample, and one small
+job per category column and per key candidate): ``cache()`` a DataFrame that is costly to
+compute before fitting. The sample is reproducible for the same seed and the same input
+partitioning, as ``DataFrame.sample`` is.
 """
 
 from __future__ import annotations
