@@ -204,7 +204,12 @@ def fit_dataframe(df: DataFrame, *, model: str = "copula",
     transformer = _with_table_statistics(TableTransformer.fit(sample, metadata), profile, known)
     generator = generator_cls.fit(transformer.forward(sample), columns=transformer.model_columns,
                                   options=dict(options or {}), seed=seed)
+    from synth_ray.reference_profile import build_reference_profile
+
+    # The quality gate's reference statistics come from the same uniform sample the generator saw.
+    reference = build_reference_profile(sample, metadata, seed=seed)
     training = TrainingInfo(model=model, seed=seed, rows=sample.num_rows,
                             seconds=time.perf_counter() - started, options=dict(options or {}),
                             source={**source, "statistics": "spark"})
-    return Synthesizer(metadata=metadata, transformer=transformer, generator=generator, training=training)
+    return Synthesizer(metadata=metadata, transformer=transformer, generator=generator, training=training,
+                       reference=reference)

@@ -38,7 +38,9 @@ def test_statistics_come_from_the_whole_table_and_training_from_a_stated_sample(
     assert info.rows <= 500 and info.source["method"] == "driver_sample"
     assert info.source["table_rows"] == 2_000 and info.source["sample_rows"] == info.rows
     model.save(tmp_path / "m")
-    assert synth_ray.load(tmp_path / "m").training.source == info.source  # recorded in the artifact
+    loaded = synth_ray.load(tmp_path / "m")
+    assert loaded.training.source == info.source  # recorded in the artifact
+    assert loaded.reference is not None  # the quality gate's reference profile, from the same sample
     fake = model.sample_arrow(3_000, seed=1)
     assert pc.min(fake["amount"]).as_py() >= local["amount"].min
     assert set(fake["segment"].to_pylist()) <= {"retail", "pro", "enterprise"}
