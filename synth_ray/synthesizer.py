@@ -30,7 +30,7 @@ from synth_ray.transforms.table_transformer import TableTransformer
 if TYPE_CHECKING:
     from synth_ray.reference_profile import ReferenceProfile
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "Synthesizer", "TrainingInfo", "fit_synthesizer"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "Synthesizer", "TrainingInfo", "fit_synthesizer", "fit_table_space"]
 
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -166,6 +166,22 @@ class Synthesizer:
                 f"trained_on={self.training.rows} rows)")
 
 
+def fit_table_space(table: pa.Table, *, spec: TableSpec) -> tuple[
+        TableMetadata, TableTransformer, ConstraintSet]:
+    """Everything a fit learns before the generator: metadata, transforms, constraints.
+
+    A generator then learns ``constraints.to_model_space(transformer.forward(rows))`` over
+    ``constraints.learned_columns(transformer.model_columns)``. Shared by the local fit
+    and the Ray Train fit (:mod:`synth_ray.on_ray.training`, which passes its bounded
+    statistics sample as ``table``).
+    """
+    metadata = infer_metadata(table, spec=spec)
+    transformer = TableTransformer.fit(table, metadata)
+    constraints = ConstraintSet.fit(spec.constraints, table=table, metadata=metadata,
+                                    transformer=transformer)
+    return metadata, transformer, constraints
+
+
 def fit_synthesizer(data: TableLike, *, model: str = "copula",
                     spec: TableSpec | Mapping[str, Any] | str | Path | None = None,
                     seed: int = 0, options: Mapping[str, Any] | None = None) -> Synthesizer:
@@ -182,11 +198,7 @@ def fit_synthesizer(data: TableLike, *, model: str = "copula",
     started = time.perf_counter()
     generator_cls = generator_class(model)
     table = to_arrow(data)
-    table_spec = load_table_spec(spec)
-    metadata = infer_metadata(table, spec=table_spec)
-    transformer = TableTransformer.fit(table, metadata)
-    constraints = ConstraintSet.fit(table_spec.constraints, table=table, metadata=metadata,
-                                    transformer=transformer)
+    metadata, transformer, constraints = fit_table_space(table, spec=load_table_spec(spec))
     frame = constraints.to_model_space(transformer.forward(table))
     generator = generator_cls.fit(frame, columns=constraints.learned_columns(transformer.model_columns),
                                   options=dict(options or {}), seed=seed)

@@ -4,10 +4,14 @@
 with the heavy parts on Ray:
 
 1. the real table becomes a ``ray.data.Dataset`` (:mod:`.training_data`);
-2. metadata, transforms and the network encoding are fitted on a bounded uniform
-   sample of it (:mod:`.training_stats`; its size is recorded in the artifact);
-3. Ray Data maps every block to network space; the encoded Dataset is materialised in
-   the object store (so a restarted worker group reads it again without re-encoding);
+2. metadata, transforms, the table spec's constraints (the code of a local fit,
+   :func:`~synth_ray.synthesizer.fit_table_space`) and the network encoding are fitted
+   on a bounded uniform sample of it (:mod:`.training_stats`; its size is recorded in
+   the artifact as ``training.stats_rows``);
+3. Ray Data maps every block to network space (through the constraints' model space);
+   the encoded Dataset is materialised in the object store (so a restarted worker group
+   reads it again without re-encoding); the reference profile for the quality gate
+   takes its statistics from the sample and salted hashes of every row of the table;
 4. a ``TorchTrainer`` runs :func:`.training_worker.train_worker` on ``workers`` workers
    (DDP), each on its own shard, checkpointing every epoch and resuming from the last
    checkpoint after a failure (``FailureConfig(max_failures=...)``);
@@ -22,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +35,16 @@ from synth_ray.on_ray.cluster import ensure_ray
 from synth_ray.randomness import check_seed
 
 if TYPE_CHECKING:
+    from synth_ray.constraints import ConstraintSet
+    from synth_ray.metadata import TableMetadata
+    from synth_ray.models.neural.encoding import NetworkEncoding
     from synth_ray.models.neural.options import NeuralOptions
     from synth_ray.on_ray.training_worker import KillWorkerDrill
+    from synth_ray.reference_profile import ReferenceProfile
     from synth_ray.synthesizer import Synthesizer
     from synth_ray.table_spec import TableSpec
+    from synth_ray.transforms.model_frame import ModelColumn
+    from synth_ray.transforms.table_transformer import TableTransformer
 
 __all__ = ["DEFAULT_STATS_ROWS", "RayTrainingError", "fit_on_ray"]
 
@@ -77,29 +88,49 @@ def _check_resources(ray: Any, *, workers: int, cpus_per_worker: float, use_gpu:
                           f"cluster has {resources.get('GPU', 0):g}; use_gpu=False trains on CPUs")
 
 
-def _prepare(dataset: Any, *, spec: Any, options: NeuralOptions, seed: int,
-             stats_rows: int) -> tuple[Any, Any, Any, Any, int]:
-    """``(metadata, transformer, encoding, encoded dataset, sample rows)`` from the sample."""
-    from synth_ray.metadata_inference import infer_metadata
+@dataclass(frozen=True)
+class _Prepared:
+    """What the driver learns before training: the table's space, encoding and profile."""
+
+    metadata: TableMetadata
+    transformer: TableTransformer
+    constraints: ConstraintSet
+    encoding: NetworkEncoding
+    encoded: Any  # the materialised ray.data.Dataset in network space
+    reference: ReferenceProfile
+    sample_rows: int
+
+    @property
+    def columns(self) -> list[ModelColumn]:
+        """The columns the generator learns (formula columns are computed instead)."""
+        return self.constraints.learned_columns(self.transformer.model_columns)
+
+
+def _prepare(dataset: Any, *, spec: Any, options: NeuralOptions, seed: int, stats_rows: int,
+             total: int) -> _Prepared:
+    """Fit what precedes training on the bounded sample, as a local fit does on the table."""
     from synth_ray.models.neural.encoding import NetworkEncoding
     from synth_ray.models.neural.runtime import FitSeeds
     from synth_ray.on_ray.training_data import encode_dataset
-    from synth_ray.on_ray.training_stats import sample_table_rows
+    from synth_ray.on_ray.training_stats import reference_profile, sample_table_rows
+    from synth_ray.synthesizer import fit_table_space
     from synth_ray.table_spec import load_table_spec
-    from synth_ray.transforms.table_transformer import TableTransformer
 
     seeds = FitSeeds.from_seed(seed)
     sample = sample_table_rows(dataset, rows=stats_rows, seed=seeds.split)
-    metadata = infer_metadata(sample, spec=load_table_spec(spec))
-    transformer = TableTransformer.fit(sample, metadata)
-    encoding = NetworkEncoding.fit(transformer.forward(sample), columns=transformer.model_columns,
-                                   max_modes=options.max_modes,
+    metadata, transformer, constraints = fit_table_space(sample, spec=load_table_spec(spec))
+    columns = constraints.learned_columns(transformer.model_columns)
+    encoding = NetworkEncoding.fit(constraints.to_model_space(transformer.forward(sample)),
+                                   columns=columns, max_modes=options.max_modes,
                                    max_categories=options.max_categories,
                                    mode_concentration=options.mode_concentration,
                                    seed=seeds.encoding)
-    encoded = encode_dataset(dataset, transformer=transformer, encoding=encoding,
-                             seed=seeds.modes).materialize()
-    return metadata, transformer, encoding, encoded, sample.num_rows
+    encoded = encode_dataset(dataset, transformer=transformer, constraints=constraints,
+                             encoding=encoding, seed=seeds.modes).materialize()
+    reference = reference_profile(dataset, sample, metadata, rows=total, seed=seed)
+    return _Prepared(metadata=metadata, transformer=transformer, constraints=constraints,
+                     encoding=encoding, encoded=encoded, reference=reference,
+                     sample_rows=sample.num_rows)
 
 
 def _load_generator(checkpoint: Any, *, model: str, columns: Any) -> Any:
@@ -169,7 +200,8 @@ def fit_on_ray(data: Any, *, model: str = "ctgan", workers: int = 1, use_gpu: bo
         epochs: passes over the table (overrides ``options["epochs"]``).
         seed: seed of every random choice of the fit.
         options: the model's options (see :class:`~synth_ray.models.neural.options.CTGANOptions`).
-        spec: a table spec overriding inferred column kinds.
+        spec: a table spec overriding inferred column kinds; its constraints hold in every
+            sampled row, as for a local fit (checked against the statistics sample's rows).
         stats_rows: rows of the uniform sample the metadata and transforms are fitted on.
         storage_path: where checkpoints go (a shared path or URI on a multi-node cluster);
             by default a temporary folder, removed after a successful fit.
@@ -204,24 +236,25 @@ def fit_on_ray(data: Any, *, model: str = "ctgan", workers: int = 1, use_gpu: bo
             "tables on the CPU, so GPU workers are not supported yet; fit with use_gpu=False")
     dataset = table_dataset(ray, data)
     total = dataset.count()
-    metadata, transformer, encoding, encoded, sampled = _prepare(
-        dataset, spec=spec, options=parsed, seed=seed, stats_rows=stats_rows)
-    plan = WorkerPlan(kind=model, options=parsed, encoding=encoding,
-                      columns=transformer.model_columns, seed=seed, total_rows=total,
+    prepared = _prepare(dataset, spec=spec, options=parsed, seed=seed, stats_rows=stats_rows,
+                        total=total)
+    plan = WorkerPlan(kind=model, options=parsed, encoding=prepared.encoding,
+                      columns=prepared.columns, seed=seed, total_rows=total,
                       threads=parsed.threads or max(1, int(cpus_per_worker)), drill=drill)
     own_storage = storage_path is None
     storage = Path(tempfile.mkdtemp(prefix="synth-ray-train-")) if own_storage else Path(
         str(storage_path))
     run_name = name or f"{model}-{uuid.uuid4().hex[:8]}"
-    checkpoint = _train(encoded, plan, workers=workers, use_gpu=use_gpu,
+    checkpoint = _train(prepared.encoded, plan, workers=workers, use_gpu=use_gpu,
                         cpus_per_worker=cpus_per_worker, storage=storage, name=run_name,
                         max_failures=max_failures)
-    generator = _load_generator(checkpoint, model=model, columns=transformer.model_columns)
+    generator = _load_generator(checkpoint, model=model, columns=prepared.columns)
     if own_storage:
         shutil.rmtree(storage, ignore_errors=True)
     training = TrainingInfo(model=model, seed=seed, rows=total,
                             seconds=time.perf_counter() - started,
                             options=dict(options or {}, **({"epochs": epochs} if epochs else {})),
-                            stats_rows=sampled)
-    return Synthesizer(metadata=metadata, transformer=transformer, generator=generator,
-                       training=training)
+                            stats_rows=prepared.sample_rows)
+    return Synthesizer(metadata=prepared.metadata, transformer=prepared.transformer,
+                       generator=generator, constraints=prepared.constraints, training=training,
+                       reference=prepared.reference)

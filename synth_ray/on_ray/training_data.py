@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from synth_ray.constraints import ConstraintSet
 from synth_ray.lakehouse.readers import read_table
 from synth_ray.models.neural.encoding import EncodedTable, NetworkEncoding
 from synth_ray.on_ray.training_stats import row_keys
@@ -58,20 +59,26 @@ def table_dataset(ray: Any, data: Any) -> Any:
     return ray.data.from_arrow([table.slice(s, _BLOCK_ROWS) for s in starts])
 
 
-def _encode_block(batch: pa.Table, *, transformer: TableTransformer, encoding: NetworkEncoding,
-                  seed: int) -> dict[str, np.ndarray]:
+def _encode_block(batch: pa.Table, *, transformer: TableTransformer, constraints: ConstraintSet,
+                  encoding: NetworkEncoding, seed: int) -> dict[str, np.ndarray]:
     """One block in network space (a Ray Data map)."""
     content = int(np.bitwise_xor.reduce(row_keys(batch, seed=seed))) if batch.num_rows else 0
     rng = np.random.default_rng(np.random.SeedSequence((seed, content)))
-    encoded = encoding.encode(transformer.forward(batch), rng=rng)
+    frame = constraints.to_model_space(transformer.forward(batch))
+    encoded = encoding.encode(frame, rng=rng)
     return {SCALARS: encoded.scalars.astype(np.float32), INDICES: encoded.indices}
 
 
-def encode_dataset(dataset: Any, *, transformer: TableTransformer, encoding: NetworkEncoding,
-                   seed: int) -> Any:
-    """The rows of ``dataset`` in network space: float32 ``scalars`` and int64 ``indices``."""
+def encode_dataset(dataset: Any, *, transformer: TableTransformer, constraints: ConstraintSet,
+                   encoding: NetworkEncoding, seed: int) -> Any:
+    """The rows of ``dataset`` in network space: float32 ``scalars`` and int64 ``indices``.
+
+    As in a local fit, the transformer's model space is reparametrised by the table
+    spec's ``constraints`` (inequalities as differences, formula columns dropped).
+    """
     return dataset.map_batches(
-        _encode_block, fn_kwargs={"transformer": transformer, "encoding": encoding, "seed": seed},
+        _encode_block, fn_kwargs={"transformer": transformer, "constraints": constraints,
+                                  "encoding": encoding, "seed": seed},
         batch_format="pyarrow", batch_size=None)
 
 
