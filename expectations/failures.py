@@ -44,7 +44,8 @@ def _observed(result: dict[str, Any]) -> str:
     if "delta" in details:
         return f"{observed} (real {details['real_value']}, change {details['delta']})"
     if "copied_rows" in details:
-        return f"{details['copied_rows']:,} of {details['rows']:,} rows copy a training row ({observed:.4%})"
+        share = f"{observed * 100:.3g}%"
+        return f"{details['copied_rows']:,} of {details['rows']:,} rows copy a training row ({share})"
     return _short(observed)
 
 
