@@ -44,7 +44,7 @@ def _observed(result: dict[str, Any]) -> str:
     if "delta" in details:
         return f"{observed} (real {details['real_value']}, change {details['delta']})"
     if "copied_rows" in details:
-        share = f"{observed * 100:.3g}%"
+        share = f"{float(observed or 0.0) * 100:.3g}%"
         return f"{details['copied_rows']:,} of {details['rows']:,} rows copy a training row ({share})"
     return _short(observed)
 
