@@ -98,3 +98,22 @@ def test_unreadable_and_unknown_inputs(tmp_path):
 def test_append_to_single_file_is_refused(tmp_path, diamonds_model):
     with pytest.raises(InputFormatError, match="cannot append"):
         write(diamonds_model, tmp_path / "x.csv", rows=5, fmt="csv", mode="append")
+
+
+def test_single_parquet_file_keeps_every_row_past_the_folder_split_size(diamonds_model, tmp_path,
+                                                                         monkeypatch):
+    from synth_ray.lakehouse import writers
+
+    monkeypatch.setattr(writers, "_ROWS_PER_FILE", 1_000)
+    table = diamonds_model.sample_arrow(5_000, seed=3)
+    schema = diamonds_model.metadata.arrow_schema
+
+    def batches():
+        return (table.slice(start, 500) for start in range(0, 5_000, 500))
+
+    writers.write_table(batches(), schema=schema, path=tmp_path / "one.parquet", format="parquet")
+    assert synth_ray.read_table(tmp_path / "one.parquet").equals(table)
+    assert [p.name for p in tmp_path.iterdir()] == ["one.parquet"]  # no stray part files
+    writers.write_table(batches(), schema=schema, path=tmp_path / "dir", format="parquet")
+    assert len(list((tmp_path / "dir").glob("*.parquet"))) == 5
+    assert synth_ray.read_table(tmp_path / "dir").num_rows == 5_000

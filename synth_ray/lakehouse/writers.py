@@ -108,14 +108,18 @@ def parquet_rows(files: Iterable[Path]) -> int:
 
 
 def _write_parquet_files(batches: Iterable[pa.Table], schema: pa.Schema, folder: Path,
-                         counter: list[int], prefix: str) -> None:
+                         counter: list[int], prefix: str, *, split: bool = True) -> None:
+    """Write ``prefix-00000.parquet``, ``-00001`` ...: a new file every ``_ROWS_PER_FILE`` rows.
+
+    With ``split=False``, one file whatever the row count (a single-file target).
+    """
     import pyarrow.parquet as pq
 
     writer: pq.ParquetWriter | None = None
     part, in_file = 0, 0
     try:
         for table in batches:
-            if writer is None or in_file >= _ROWS_PER_FILE:
+            if writer is None or (split and in_file >= _ROWS_PER_FILE):
                 if writer is not None:
                     writer.close()
                 writer = pq.ParquetWriter(folder / f"{prefix}-{part:05d}.parquet", schema)
@@ -160,7 +164,7 @@ def _write_single_file(batches: Iterable[pa.Table], schema: pa.Schema, target: P
                     writer.write_batch(batch)
         else:
             folder = tmp.parent
-            _write_parquet_files(batches, schema, folder, counter, tmp.name)
+            _write_parquet_files(batches, schema, folder, counter, tmp.name, split=False)
             os.replace(folder / f"{tmp.name}-00000.parquet", tmp)
         os.replace(publishable(tmp), target)
     finally:
