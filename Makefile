@@ -20,10 +20,10 @@ demo: setup  ## the main job: the diamonds refresh DAG under Airflow (Ray, GX ga
 	$(BIN)/python -m airflow_dags.main_job --workdir work
 
 lint: setup
-	$(BIN)/ruff check synth_ray airflow_dags tests benchmarks
+	$(BIN)/ruff check synth_ray spark_udfs expectations airflow_dags tests benchmarks
 
 typecheck: setup
-	$(BIN)/mypy synth_ray airflow_dags
+	$(BIN)/mypy synth_ray spark_udfs expectations airflow_dags
 
 pytest: setup
 	$(BIN)/python -m pytest -q
