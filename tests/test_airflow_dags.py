@@ -96,7 +96,7 @@ def test_refresh_is_idempotent_across_engines_and_refits_when_the_source_changes
     assert table.version() == 0 and first.num_rows == 1000
     assert first.schema.names == list(diamonds.columns)
     files = ", ".join(f"'{f}'" for f in table.file_uris())
-    assert duckdb.sql(f"select count(*) from read_parquet([{files}])").fetchall() == [(1000,)]
+    assert duckdb.connect().sql(f"select count(*) from read_parquet([{files}])").fetchall() == [(1000,)]
     report = tmp_path / "synthetic.quality"
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
     summary = yaml.safe_load((report / "run.json").read_text())

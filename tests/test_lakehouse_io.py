@@ -35,7 +35,7 @@ def test_delta_is_readable_by_deltalake_and_duckdb(tmp_path, mixed_model, mixed_
     assert table.to_pyarrow_table().schema.names == mixed_table.schema.names
     # DuckDB's delta extension would be downloaded at run time: read the files the log lists.
     files = table.file_uris()
-    count = duckdb.execute(f"select count(*), count(distinct order_id) from read_parquet({files})")
+    count = duckdb.connect().execute(f"select count(*), count(distinct order_id) from read_parquet({files})")
     assert count.fetchone() == (1_000, 1_000)
 
 

@@ -54,7 +54,7 @@ def test_delta_overwrite_append_overwrite_each_one_commit(spark, model, referenc
     frame = table.to_pandas()  # pandas through deltalake ...
     assert len(frame) == N and frame["order_id"].is_unique
     files = sorted(committed_files(path))  # ... and DuckDB straight from the committed files
-    n, ids, member = duckdb.sql(
+    n, ids, member = duckdb.connect().sql(
         f"SELECT count(*), count(DISTINCT order_id), sum(is_member::INT) FROM read_parquet({files})").fetchall()[0]
     assert (n, ids, member) == (N, N, pa.compute.sum(reference["is_member"].cast(pa.int32())).as_py())
     assert data_files(path) == committed_files(path)  # no staged or marker files left behind
@@ -107,7 +107,7 @@ def test_parquet_folder_overwrite_and_append(spark, model, reference, tmp_path):
     assert write_synthetic_table(df, path=path, format="parquet").rows == N
     assert by_id(pq.read_table(path).cast(reference.schema)).equals(by_id(reference))
     write_synthetic_table(df, path=path, format="parquet", mode="append")
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}/*.parquet')").fetchall() == [(2 * N,)]
+    assert duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{path}/*.parquet')").fetchall() == [(2 * N,)]
     assert sorted(p.name for p in path.iterdir() if not p.name.startswith("part-")) == []
     write_synthetic_table(sample_dataframe(spark, model, rows=10, seed=SEED), path=path, format="parquet")
     assert pq.read_table(path).num_rows == 10
