@@ -40,7 +40,7 @@ class ARGNOptions:
 
     Attributes:
         epochs: at most this many passes over the training rows.
-        batch_size: rows per step (0: about 1/25 of the rows, between 64 and 2048).
+        batch_size: rows per step (0: about 1/25 of the rows, between 256 and 2048).
         hidden: width of each token's hidden layer.
         layers: residual hidden layers per token after the first.
         lr: Adam learning rate.
@@ -112,7 +112,7 @@ class ARGNOptions:
 
     def rows_per_batch(self, n_rows: int) -> int:
         """The batch size for ``n_rows`` training rows."""
-        size = self.batch_size or min(2048, max(64, n_rows // 25))
+        size = self.batch_size or min(2048, max(256, n_rows // 25))
         return max(1, min(size, n_rows))
 
     @property
