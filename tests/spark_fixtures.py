@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -43,3 +44,5 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    # py4j logs from __del__ at interpreter exit, after pytest closed its streams: keep it quiet.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
