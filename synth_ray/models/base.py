@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from synth_ray.errors import ArtifactError
 from synth_ray.transforms.model_frame import ModelColumn, ModelFrame
 
-__all__ = ["Generator"]
+__all__ = ["Generator", "check_format_version"]
 
 
 class Generator(ABC):
@@ -60,3 +61,11 @@ class Generator(ABC):
     def from_state(cls, *, columns: Sequence[ModelColumn], config: Mapping[str, Any],
                    tensors: Mapping[str, np.ndarray]) -> Self:
         """Rebuild from :meth:`config` and :meth:`tensors`."""
+
+
+def check_format_version(config: Mapping[str, Any], *, kind: str, expected: int) -> None:
+    """Refuse a saved generator whose own format version this synth-ray does not read."""
+    version = config.get("format_version")
+    if version != expected:
+        raise ArtifactError(f"this {kind} model has format version {version!r}; this synth-ray "
+                            f"reads version {expected}: refit the model")

@@ -18,14 +18,14 @@ from typing import Any, Self
 import numpy as np
 import torch
 
-from synth_ray.errors import ArtifactError, DataError
+from synth_ray.errors import DataError
 from synth_ray.models.autoregressive.conditions import build_conditions, check_temperature
 from synth_ray.models.autoregressive.network import TokenNetwork
 from synth_ray.models.autoregressive.options import ARGNOptions
 from synth_ray.models.autoregressive.sampler import sample_tokens
 from synth_ray.models.autoregressive.table_tokens import TableTokens
 from synth_ray.models.autoregressive.trainer import TokenTrainer
-from synth_ray.models.base import Generator
+from synth_ray.models.base import Generator, check_format_version
 from synth_ray.models.neural.generator_base import load_module_state, module_state
 from synth_ray.models.neural.runtime import fitting_runtime, generator_from_rng, torch_generator
 from synth_ray.models.neural.training_loop import LoopSettings, run_training
@@ -157,10 +157,7 @@ class ARGN(Generator):
     def from_state(cls, *, columns: Sequence[ModelColumn], config: Mapping[str, Any],
                    tensors: Mapping[str, np.ndarray]) -> Self:
         """Rebuild from :meth:`config` and :meth:`tensors`."""
-        version = config.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ArtifactError(f"this argn model has format version {version!r}; this synth-ray "
-                                f"reads version {FORMAT_VERSION}: refit the model")
+        check_format_version(config, kind=cls.kind, expected=FORMAT_VERSION)
         options = ARGNOptions.from_mapping(config["options"], model=cls.kind)
         table = TableTokens.from_state(columns=columns, config=config["tokens"], tensors=tensors)
         network = TokenNetwork(classes=table.classes, hidden=options.hidden, layers=options.layers)

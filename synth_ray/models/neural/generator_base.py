@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from synth_ray.errors import ArtifactError, DataError
-from synth_ray.models.base import Generator
+from synth_ray.models.base import Generator, check_format_version
 from synth_ray.models.neural.encoding import EncodedTable, NetworkEncoding
 from synth_ray.models.neural.options import NeuralOptions
 from synth_ray.models.neural.runtime import FitSeeds, fitting_runtime, generator_from_rng
@@ -204,10 +204,7 @@ class NeuralGenerator(Generator, Generic[OptionsT]):
     def from_state(cls, *, columns: Sequence[ModelColumn], config: Mapping[str, Any],
                    tensors: Mapping[str, np.ndarray]) -> Self:
         """Rebuild from :meth:`config` and :meth:`tensors`."""
-        version = config.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ArtifactError(f"this {cls.kind} model has format version {version!r}; this "
-                                f"synth-ray reads version {FORMAT_VERSION}: refit the model")
+        check_format_version(config, kind=cls.kind, expected=FORMAT_VERSION)
         options = cls._parse_options(config["options"])
         encoding = NetworkEncoding.from_state(columns=columns, config=config["encoding"],
                                               tensors=tensors)
