@@ -49,6 +49,7 @@ from synth_ray.randomness import check_seed
 from synth_ray.synthesizer import Synthesizer, TrainingInfo
 from synth_ray.table_input import to_arrow
 from synth_ray.table_spec import ColumnSpec, TableSpec, load_table_spec
+from synth_ray.transforms.categorical import CategoricalTransform
 from synth_ray.transforms.table_transformer import TableTransformer
 
 if TYPE_CHECKING:
@@ -142,8 +143,12 @@ def _with_table_statistics(transformer: TableTransformer, profile: TableProfile,
         elif column.kind_name == "datetime":
             params = _datetime_params(params, stats, column.arrow_type)
         elif column.kind_name == "categorical" and column.name in categories:
-            ordered = sorted(categories[column.name], key=lambda vc: (-vc[1], str(vc[0])))
-            params.update(categories=[v for v, _ in ordered], counts=[c for _, c in ordered])
+            # The same rare-category protection as a local fit, over the whole table's counts.
+            protected = CategoricalTransform.from_counts(
+                name=column.name, arrow_type=column.arrow_type, counts=categories[column.name],
+                nullable=params["nullable"], rare_threshold=params["rare_threshold"])
+            params.update(categories=protected.categories, counts=protected.counts,
+                          other_code=protected.other_code)
         elif column.kind_name == "pii":
             params["null_fraction"] = stats.nulls / profile.rows
         elif column.kind_name == "id" and params["style"] == "integer" and stats.minimum is not None:
@@ -207,7 +212,7 @@ def fit_dataframe(df: DataFrame, *, model: str = "copula",
     from synth_ray.reference_profile import build_reference_profile
 
     # The quality gate's reference statistics come from the same uniform sample the generator saw.
-    reference = build_reference_profile(sample, metadata, seed=seed)
+    reference = build_reference_profile(sample, metadata, seed=seed, categories=known)
     training = TrainingInfo(model=model, seed=seed, rows=sample.num_rows,
                             seconds=time.perf_counter() - started, options=dict(options or {}),
                             source={**source, "statistics": "spark"})

@@ -27,7 +27,7 @@ import pandas as pd
 
 from synth_ray.config_checks import unknown_name_message
 from synth_ray.errors import SamplingError
-from synth_ray.transforms.categorical import CategoricalTransform
+from synth_ray.transforms.categorical import RARE_TOKEN, CategoricalTransform
 
 if TYPE_CHECKING:
     from synth_ray.synthesizer import Synthesizer
@@ -143,6 +143,15 @@ def _code(transform: CategoricalTransform, value: Any) -> int:
     if len(matches) == 1:
         return matches[0]
     shown = ", ".join(repr(c) for c in categories[:30]) + (" ..." if len(categories) > 30 else "")
+    if transform.rare_threshold:
+        # Protected values are not stored, so the model cannot tell one from a value never
+        # seen; either way no synthetic row takes it.
+        rare = (f"; their rows are emitted as {RARE_TOKEN!r}, which can be conditioned on"
+                if RARE_TOKEN in categories else "")
+        raise SamplingError(
+            f"column {transform.name!r}: the value {value!r} is protected or unknown: rare-category "
+            f"protection never emits a value seen in fewer than {transform.rare_threshold} real "
+            f"rows{rare}; condition on one of: {shown}")
     raise SamplingError(f"column {transform.name!r} never takes the value {value!r} in the real "
                         f"table, so no synthetic row can; valid values: {shown}")
 

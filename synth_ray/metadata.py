@@ -77,6 +77,9 @@ class ColumnMetadata:
         timezone: datetime only: the time zone of tz-aware timestamps, else ``None``.
         pii_type: pii only: which kind of personal data.
         n_categories: categorical/boolean: number of distinct non-null values.
+        rare_category_threshold: categorical only: ``k`` of rare-category protection, from
+            the table spec (values seen in fewer than ``k`` real rows are never emitted nor
+            stored; 0 or 1: off; ``None``: not categorical, or the default when fitting).
     """
 
     name: str
@@ -90,6 +93,7 @@ class ColumnMetadata:
     timezone: str | None = None
     pii_type: PiiType | None = None
     n_categories: int | None = None
+    rare_category_threshold: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.null_fraction <= 1.0:
@@ -101,6 +105,10 @@ class ColumnMetadata:
                 f"column {self.name!r} is kind 'pii' but has no pii_type; "
                 f"set one of: {', '.join(t.value for t in PiiType)}"
             )
+        k = self.rare_category_threshold
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+            raise ConfigError(f"column {self.name!r}: rare_category_threshold must be a "
+                              f"non-negative integer (0 or 1 turns protection off), got {k!r}")
 
     @property
     def learned(self) -> bool:

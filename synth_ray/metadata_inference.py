@@ -66,7 +66,8 @@ def infer_metadata(table: pa.Table, *, spec: TableSpec | None = None) -> TableMe
         )
     check_supported_types(table)
     columns = tuple(
-        _infer_column(f, table.column(f.name).combine_chunks(), spec.columns.get(f.name))
+        spec.with_rare_threshold(
+            _infer_column(f, table.column(f.name).combine_chunks(), spec.columns.get(f.name)))
         for f in table.schema
     )
     return TableMetadata(columns=columns, arrow_schema=table.schema, n_rows=table.num_rows)

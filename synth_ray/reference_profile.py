@@ -8,7 +8,9 @@ synth-ray condenses the real table into statistics and keeps them in the artifac
   seconds since the epoch) a quantile sketch ``points``/``cdf`` (the real empirical CDF
   evaluated at up to 201 of its own quantiles, exact at atoms) with the mean, standard
   deviation and decile edges; for categorical and boolean columns each category's
-  share (raw values, so a value set can be checked; the 10,000 most frequent);
+  share (raw values, so a value set can be checked; the 10,000 most frequent), after
+  rare-category protection: a value seen in fewer than ``k`` real rows is not in the
+  profile, its rows count as the placeholder ``_RARE_`` (text) or the mode (other types);
 * the most associated column pairs (up to 10 with a strength of at least 0.1, measured
   on a seeded sample of 100,000 rows): Pearson's r for two continuous columns, else
   Cramér's V over the categories and the real decile bins, with nulls as a category;
@@ -29,7 +31,7 @@ import hashlib
 import itertools
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,7 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synth_ray.errors import ArtifactError
-from synth_ray.metadata import ColumnKind, PiiType, TableMetadata
+from synth_ray.metadata import ColumnKind, ColumnMetadata, PiiType, TableMetadata
+from synth_ray.transforms.categorical import CategoricalTransform, count_categories
 
 __all__ = [
     "HASHES_FILE",
@@ -330,19 +333,24 @@ def _continuous_reference(values: np.ndarray) -> ContinuousReference | None:
                                mean=float(present.mean()), std=std if std > 0 else 1.0)
 
 
-def _categorical_reference(values: pa.ChunkedArray) -> CategoricalReference | None:
-    if pa.types.is_dictionary(values.type):
-        values = pc.cast(values, values.type.value_type)
-    counts = pc.value_counts(values.drop_null())
-    if len(counts) == 0:
+def _category_transform(values: pa.ChunkedArray, col: ColumnMetadata,
+                        counts: Sequence[tuple[Any, int]] | None) -> CategoricalTransform:
+    """The column's categories as a fit emits them: rare ones protected the same way."""
+    value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+    return CategoricalTransform.from_counts(
+        name=col.name, arrow_type=value_type, nullable=values.null_count > 0,
+        counts=count_categories(values) if counts is None else counts,
+        rare_threshold=col.rare_category_threshold)
+
+
+def _categorical_reference(transform: CategoricalTransform) -> CategoricalReference | None:
+    total = float(sum(transform.counts))
+    if not transform.categories or total == 0:
         return None
-    n = np.asarray(counts.field("counts").to_numpy(zero_copy_only=False), dtype=np.int64)
-    raw = counts.field("values").to_pylist()
-    order = sorted(range(len(raw)), key=lambda i: (-n[i], category_label(raw[i])))[:MAX_CATEGORIES]
-    total = float(n.sum())
-    return CategoricalReference(values=tuple(_json_value(raw[i]) for i in order),
-                                shares=tuple(float(n[i]) / total for i in order),
-                                complete=len(order) == len(raw))
+    kept = range(min(len(transform.categories), MAX_CATEGORIES))
+    return CategoricalReference(values=tuple(_json_value(transform.categories[i]) for i in kept),
+                                shares=tuple(transform.counts[i] / total for i in kept),
+                                complete=len(kept) == len(transform.categories))
 
 
 def _json_value(value: Any) -> Any:
@@ -351,16 +359,18 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def _column_reference(table: pa.Table, col: Any, phone_mask: str | None) -> ColumnReference:
+def _column_reference(table: pa.Table, col: ColumnMetadata, phone_mask: str | None,
+                      transform: CategoricalTransform | None) -> ColumnReference:
     values = table.column(col.name)
     null_fraction = values.null_count / max(table.num_rows, 1)
     if col.kind in _CONTINUOUS:
         return ColumnReference(kind=col.kind, null_fraction=null_fraction,
                                continuous=_continuous_reference(continuous_values(values, col.name)))
-    if col.kind in _DISCRETE:
+    if transform is not None:
         return ColumnReference(kind=col.kind, null_fraction=null_fraction,
-                               categorical=_categorical_reference(values))
-    pattern = pii_pattern(col.pii_type, phone_mask=phone_mask) if col.kind is ColumnKind.PII else None
+                               categorical=_categorical_reference(transform))
+    pii = col.pii_type if col.kind is ColumnKind.PII else None
+    pattern = pii_pattern(pii, phone_mask=phone_mask) if pii is not None else None
     return ColumnReference(kind=col.kind, null_fraction=null_fraction, pattern=pattern)
 
 
@@ -432,22 +442,36 @@ def _row_hash_reference(table: pa.Table, names: list[str], *,
                             salt=salt, hashes=hashes, coverage=coverage)
 
 
-def build_reference_profile(table: pa.Table, metadata: TableMetadata, *,
-                            seed: int) -> ReferenceProfile:
+def build_reference_profile(table: pa.Table, metadata: TableMetadata, *, seed: int,
+                            categories: Mapping[str, Sequence[tuple[Any, int]]] | None = None,
+                            ) -> ReferenceProfile:
     """Condense the real ``table`` into the statistics the quality gate needs.
+
+    Categorical columns go through rare-category protection exactly as the fit does
+    (:func:`synth_ray.transforms.categorical.protect_categories`): their value sets and
+    shares hold the placeholder, never a protected value, and pairs are measured on the
+    protected values.
 
     Args:
         table: the real training table (as fitted: Arrow, NaN already null).
         metadata: its column metadata.
         seed: the fit seed; picks the row samples of big tables (pairs, hashes).
+        categories: ``(value, count)`` pairs of some discrete columns counted over a
+            bigger table than ``table`` (Spark's whole-table counts); the rest are counted here.
     """
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(0x9E0F,)))
-    columns = {}
+    columns, protected = {}, table
     for col in metadata:
-        mask = _phone_mask(table.column(col.name)) if col.pii_type is PiiType.PHONE else None
-        columns[col.name] = _column_reference(table, col, mask)
+        values = table.column(col.name)
+        mask = _phone_mask(values) if col.pii_type is PiiType.PHONE else None
+        transform = None
+        if col.kind in _DISCRETE and values.null_count < len(values):
+            transform = _category_transform(values, col, (categories or {}).get(col.name))
+            protected = protected.set_column(protected.schema.get_field_index(col.name), col.name,
+                                             transform.protect(values))
+        columns[col.name] = _column_reference(table, col, mask, transform)
     learned = [c.name for c in metadata if c.learned]
     return ReferenceProfile(rows=table.num_rows, columns=columns,
-                            pairs=_pair_references(table, columns, rng=rng),
+                            pairs=_pair_references(protected, columns, rng=rng),
                             row_hashes=_row_hash_reference(table, learned, rng=rng),
                             arrow_schema=metadata.arrow_schema)

@@ -48,7 +48,7 @@ def _fit_column(meta: ColumnMetadata, field: pa.Field, values: pa.Array) -> Colu
                                       decimals=meta.decimals, **kw)
     if meta.kind is ColumnKind.DATETIME:
         return DatetimeTransform.fit(values=values, **kw)
-    return CategoricalTransform.fit(values=values, **kw)
+    return CategoricalTransform.fit(values=values, rare_threshold=meta.rare_category_threshold, **kw)
 
 
 class TableTransformer:
