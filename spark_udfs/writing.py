@@ -4,8 +4,9 @@ The write has the lifecycle of Ray's datasinks: executors write Parquet files (e
 task through Spark's commit protocol, so a retried task leaves no duplicate), then the
 driver publishes once:
 
-- Parquet folder: Spark writes into a hidden staging folder beside the target, which
-  then replaces the target (two renames); ``append`` renames the new files in.
+- Parquet folder: Spark writes into a hidden staging folder beside the target (under the
+  table's lock), which then takes the target's place in one atomic exchange
+  (:mod:`synth_ray.lakehouse.folder_swap`); ``append`` renames the new files in.
 - Delta, where delta-spark is not on the cluster (as on machines that reach no Maven
   repository): Spark writes the data files into a fresh ``write-<id>/`` folder inside
   the table, and the embedded ``deltalake`` library commits exactly those files in one
@@ -21,9 +22,6 @@ or a mounted volume); a cluster writing to object storage uses delta-spark.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,8 +31,10 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from synth_ray.errors import InputFormatError
-from synth_ray.lakehouse.delta_commit import commit_parquet_files
+from synth_ray.lakehouse.delta_commit import delta_staging
+from synth_ray.lakehouse.folder_swap import staged_folder
 from synth_ray.lakehouse.table_format import TableFormat
+from synth_ray.lakehouse.write_errors import write_errors
 from synth_ray.lakehouse.writers import WriteResult, delta_schema, parquet_rows, publish_folder
 
 if TYPE_CHECKING:
@@ -93,17 +93,9 @@ def _arrow_schema(df: DataFrame) -> pa.Schema:
 
 def _write_delta_commit(df: DataFrame, target: Path, mode: str) -> WriteResult:
     stored = delta_schema(_arrow_schema(df))
-    created = not target.exists()
-    target.mkdir(parents=True, exist_ok=True)
-    staging = target / f"write-{uuid.uuid4().hex[:12]}"  # referenced by the commit, or removed
-    try:
-        files = _spark_write_parquet(df, staging)
-        version = commit_parquet_files(target, files, schema=stored, mode=mode)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not (target / "_delta_log").exists():
-            shutil.rmtree(target, ignore_errors=True)
-        raise
+    with delta_staging(target) as staging:  # referenced by the commit, or removed
+        files = _spark_write_parquet(df, staging.folder)
+        version = staging.commit(files, schema=stored, mode=mode)
     return WriteResult(path=target, format=TableFormat.DELTA, rows=parquet_rows(files), version=version)
 
 
@@ -118,13 +110,9 @@ def _write_delta_spark(df: DataFrame, target: str, mode: str) -> WriteResult:
 
 
 def _write_parquet(df: DataFrame, target: Path, mode: str) -> WriteResult:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-    try:
+    with write_errors(target), staged_folder(target) as staging:
         rows = parquet_rows(_spark_write_parquet(df, staging))
         publish_folder(staging, target, mode=mode)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return WriteResult(path=target, format=TableFormat.PARQUET, rows=rows)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactError",
+    "ConcurrentWriteError",
     "ConfigError",
     "DataError",
     "InputFormatError",
     "MissingExtraError",
     "SamplingError",
     "SchemaError",
+    "StorageFullError",
     "SynthRayError",
 ]
 
@@ -58,3 +60,19 @@ class MissingExtraError(SynthRayError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class ConcurrentWriteError(SynthRayError, OSError):
+    """Another process is writing the same table, or committed to it while this write ran.
+
+    Nothing of this write was published; a retry (an Airflow task retry) writes on top of
+    whatever the other writer published.
+    """
+
+
+class StorageFullError(SynthRayError, OSError):
+    """The file system filled up (or a file size limit was hit) while writing a table.
+
+    The message names the path; the partial files were removed and the published table
+    was left as it was.
+    """

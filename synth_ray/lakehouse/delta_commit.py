@@ -9,15 +9,20 @@ version to the new one at once, and a failed job leaves only unreferenced files
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from synth_ray.errors import SchemaError
+from synth_ray.lakehouse.write_errors import write_errors
 
-__all__ = ["commit_parquet_files"]
+__all__ = ["DeltaStaging", "commit_parquet_files", "delta_staging"]
 
 
 def _add_action(table: Path, file: Path) -> object:
@@ -51,7 +56,8 @@ def _check_append_schema(table: Any, rows: Any, root: Path) -> None:
 
 
 def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa.Schema,
-                         mode: str = "overwrite", commit_properties: Any = None) -> int:
+                         mode: str = "overwrite", commit_properties: Any = None,
+                         read_version: int | None = None) -> int:
     """Commit ``files`` (already inside ``table``) as one Delta transaction; return the version.
 
     Args:
@@ -61,6 +67,9 @@ def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa
         mode: ``overwrite`` (the files become the whole table) or ``append``.
         commit_properties: a ``deltalake.CommitProperties`` recorded in the commit (custom
             metadata, application transactions that make a retried append idempotent).
+        read_version: the version the write started from: a commit by another writer since
+            then that conflicts (an overwrite, a delete) makes this commit fail (optimistic
+            concurrency) instead of silently replacing rows this write never saw.
 
     Raises:
         SchemaError: an append whose columns, types or nullability differ from the table's.
@@ -72,7 +81,7 @@ def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa
     actions = [_add_action(root, Path(f)) for f in files]
     delta = Schema.from_arrow(schema)
     if DeltaTable.is_deltatable(str(root)):
-        existing = DeltaTable(str(root))
+        existing = DeltaTable(str(root), version=read_version)
         if mode == "append":
             _check_append_schema(existing.schema(), delta, root)
         existing.create_write_transaction(actions, mode=mode,  # type: ignore[arg-type]
@@ -81,3 +90,52 @@ def commit_parquet_files(table: str | Path, files: Sequence[Path], *, schema: pa
         create_table_with_add_actions(str(root), delta, actions, mode="error",  # type: ignore[arg-type]
                                       commit_properties=commit_properties)
     return DeltaTable(str(root)).version()
+
+
+@dataclass(frozen=True)
+class DeltaStaging:
+    """A write in progress to a Delta table: its private folder inside the table, and its start.
+
+    Attributes:
+        table: the Delta table's folder.
+        folder: ``<table>/write-<id>/``, where this write's data files go (no reader sees
+            them until :meth:`commit` references them).
+        read_version: the table's version when the write started (None: no table yet).
+    """
+
+    table: Path
+    folder: Path
+    read_version: int | None
+
+    def commit(self, files: Sequence[Path], *, schema: pa.Schema, mode: str,
+               commit_properties: Any = None) -> int:
+        """Commit ``files`` in one transaction checked against :attr:`read_version`."""
+        return commit_parquet_files(self.table, files, schema=schema, mode=mode,
+                                    commit_properties=commit_properties,
+                                    read_version=self.read_version)
+
+
+@contextmanager
+def delta_staging(table: Path) -> Iterator[DeltaStaging]:
+    """A staging folder inside ``table`` for one write, removed if the write fails.
+
+    On any failure the staged files are removed (and the table's folder, when this write
+    created it and nothing was committed), a full disk becomes ``StorageFullError`` and a
+    lost commit race ``ConcurrentWriteError``. A write killed outright leaves only its
+    ``write-<id>/`` folder, which no version references (``DeltaTable.vacuum`` removes it).
+    """
+    from deltalake import DeltaTable
+
+    created = not table.exists()
+    read_version = DeltaTable(str(table)).version() if DeltaTable.is_deltatable(str(table)) else None
+    table.mkdir(parents=True, exist_ok=True)
+    staging = DeltaStaging(table=table, folder=table / f"write-{uuid.uuid4().hex[:12]}",
+                           read_version=read_version)
+    try:
+        with write_errors(table):
+            yield staging
+    except BaseException:
+        shutil.rmtree(staging.folder, ignore_errors=True)
+        if created and not (table / "_delta_log").exists():
+            shutil.rmtree(table, ignore_errors=True)
+        raise

@@ -3,18 +3,22 @@
 Nothing half-written is ever visible where a finished table is expected:
 
 - Parquet folder: files are written into a hidden staging folder beside the target,
-  which then replaces the target by rename (append: each new file is renamed in).
+  which then takes the target's place in one atomic exchange
+  (:mod:`synth_ray.lakehouse.folder_swap`; append: each new file is renamed in). The
+  writer holds the table's lock (:mod:`synth_ray.lakehouse.table_lock`) throughout, so a
+  second writer fails at once instead of mixing its files in.
 - Parquet or CSV file: written to a hidden temporary file, then renamed over the target.
-- Delta: the embedded ``deltalake`` writer streams the data files and commits them
-  in one transaction; readers see the old version until the commit.
+- Delta: the data files are written into ``write-<id>/`` inside the table and committed
+  in one transaction against the version the write started from; readers see the old
+  version until the commit, and a writer that lost a race to another commit fails.
 
-Memory is bounded: batches are written as they arrive.
+A full disk raises :class:`~synth_ray.errors.StorageFullError` naming the path, after
+the partial files are removed. Memory is bounded: batches are written as they arrive.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,10 +28,12 @@ import pyarrow as pa
 
 from synth_ray.errors import InputFormatError
 from synth_ray.file_modes import publishable
+from synth_ray.lakehouse.delta_commit import delta_staging
+from synth_ray.lakehouse.folder_swap import replace_folder, staged_folder
 from synth_ray.lakehouse.table_format import TableFormat
+from synth_ray.lakehouse.write_errors import write_errors
 
-__all__ = ["WriteResult", "delta_schema", "parquet_rows", "publish_folder", "replace_folder",
-           "write_table"]
+__all__ = ["WriteResult", "delta_schema", "parquet_rows", "publish_folder", "write_table"]
 
 _ROWS_PER_FILE = 8_000_000  # Parquet folder: a new file every this many rows
 
@@ -72,26 +78,17 @@ def delta_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, convert(f.type), f.nullable) for f in schema])
 
 
-def _counted(batches: Iterable[pa.Table], counter: list[int],
-             schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
+def _counted(batches: Iterable[pa.Table], counter: list[int]) -> Iterator[pa.RecordBatch]:
     for table in batches:
         counter[0] += table.num_rows
-        yield from (table if schema is None else table.cast(schema)).to_batches()
-
-
-def replace_folder(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``, retiring what was there (two renames)."""
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, retired / target.name)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+        yield from table.to_batches()
 
 
 def publish_folder(staging: Path, target: Path, *, mode: str) -> None:
-    """Publish a staged folder: it replaces ``target``, or (``append``) its files move into it."""
+    """Publish a staged folder: it replaces ``target``, or (``append``) its files move into it.
+
+    Call it holding the table's lock (inside :func:`~synth_ray.lakehouse.folder_swap.staged_folder`).
+    """
     publishable(staging)
     if mode == "append" and target.is_dir():
         for file in sorted(staging.iterdir()):
@@ -139,13 +136,10 @@ def _write_parquet_folder(batches: Iterable[pa.Table], schema: pa.Schema, target
     import uuid
 
     counter = [0]
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-    try:
+    with write_errors(target), staged_folder(target) as staging:
         prefix = f"part-{uuid.uuid4().hex[:12]}"
         _write_parquet_files(batches, schema, staging, counter, prefix)
         publish_folder(staging, target, mode=mode)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return counter[0]
 
 
@@ -155,49 +149,35 @@ def _write_single_file(batches: Iterable[pa.Table], schema: pa.Schema, target: P
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    part = tmp.parent / f"{tmp.name}-00000.parquet"
     try:
-        if fmt is TableFormat.CSV:
-            import pyarrow.csv as pcsv
+        with write_errors(target):
+            if fmt is TableFormat.CSV:
+                import pyarrow.csv as pcsv
 
-            with pcsv.CSVWriter(tmp, schema) as writer:
-                for batch in _counted(batches, counter):
-                    writer.write_batch(batch)
-        else:
-            folder = tmp.parent
-            _write_parquet_files(batches, schema, folder, counter, tmp.name, split=False)
-            os.replace(folder / f"{tmp.name}-00000.parquet", tmp)
-        os.replace(publishable(tmp), target)
+                with pcsv.CSVWriter(tmp, schema) as writer:
+                    for batch in _counted(batches, counter):
+                        writer.write_batch(batch)
+            else:
+                _write_parquet_files(batches, schema, tmp.parent, counter, tmp.name, split=False)
+                os.replace(part, tmp)
+            os.replace(publishable(tmp), target)
     finally:
         tmp.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
     return counter[0]
 
 
 def _write_delta(batches: Iterable[pa.Table], schema: pa.Schema, target: Path,
                  mode: str) -> tuple[int, int]:
-    from deltalake import DeltaTable, write_deltalake
-
     counter = [0]
     stored = delta_schema(schema)
-    failure: list[BaseException] = []
-
-    def guarded() -> Iterator[pa.RecordBatch]:
-        try:
-            yield from _counted(batches, counter, stored)
-        except BaseException as exc:  # re-raised below as itself, not wrapped by deltalake
-            failure.append(exc)
-            raise
-
-    reader = pa.RecordBatchReader.from_batches(stored, guarded())
-    try:
-        if mode == "overwrite":
-            write_deltalake(str(target), reader, mode="overwrite", schema_mode="overwrite")
-        else:
-            write_deltalake(str(target), reader, mode="append")
-    except Exception:
-        if failure:
-            raise failure[0] from None
-        raise
-    return counter[0], DeltaTable(str(target)).version()
+    with delta_staging(target) as staging:
+        staging.folder.mkdir()
+        _write_parquet_files((t.cast(stored) for t in batches), stored, staging.folder, counter,
+                             "part")
+        version = staging.commit(sorted(staging.folder.glob("*.parquet")), schema=stored, mode=mode)
+    return counter[0], version
 
 
 def write_table(batches: Iterable[pa.Table], *, schema: pa.Schema, path: str | Path,
