@@ -6,6 +6,13 @@ with :func:`synth_ray.sampling.sample_chunk`, the same function local sampling u
 Order is preserved, so the Dataset equals ``sample(rows, seed)`` row for row, for any
 number of blocks and actors. Conditions travel as the request (values, not codes) and
 each actor plans them once, exactly as local sampling does.
+
+A sampling actor that dies (a lost node, the OOM killer, SIGKILL) is restarted by Ray
+with the same constructor arguments, and the chunks it was making are retried on it:
+Ray Data gives actor pools ``max_restarts=-1`` and ``max_task_retries=-1`` by default
+(Ray 2.60; passing them through ``ray_remote_args`` is deprecated there, so they are not
+restated). A chunk depends only on ``(model, seed, chunk index)``, so a retried chunk is
+the same rows and the Dataset is unchanged by the failure (tests/test_faults_ray.py).
 """
 
 from __future__ import annotations
