@@ -309,7 +309,7 @@ def _schedule(value: Any, where: str) -> str | None:
 
 _TOP_KEYS = ["name", "description", "source", "model", "rows", "seed", "target", "mode",
              "sampling_engine", "sampling_workers", "schedule", "start_date", "refit",
-             "expectations", "retries", "retry_delay_s", "work_dir", "tags"]
+             "expectations", "retries", "retry_delay_s", "work_dir", "tags", "holdout_fraction"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,6 +344,7 @@ class TableConfig:
     work_dir: Path
     description: str = ""
     tags: tuple[str, ...] = ()
+    holdout_fraction: float = 0.2  # source rows never fitted on, for the privacy gate (airflow_dags.holdout)
 
     @property
     def dag_id(self) -> str:
@@ -380,6 +381,7 @@ class TableConfig:
             retry_delay_s=r.integer("retry_delay_s", 60) or 0,
             work_dir=resolve_path(work) if work else _default_work_dir(target, name),
             description=r.text("description") or "", tags=_tags(r),
+            holdout_fraction=_holdout_fraction(r),
         )
 
 
@@ -421,6 +423,14 @@ def _expectations(r: _Reader) -> dict[str, Any]:
     except ConfigError as exc:
         raise r.fail("expectations", str(exc)) from None
     return raw
+
+
+def _holdout_fraction(r: _Reader) -> float:
+    value = r.data.get("holdout_fraction", 0.2)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 0.5:
+        raise r.fail("holdout_fraction", f"must be a number in [0, 0.5] (the share of source rows kept "
+                                         f"out of the fit to judge privacy; 0 turns that off), got {value!r}")
+    return float(value)
 
 
 def _start_date(r: _Reader) -> dt.datetime:

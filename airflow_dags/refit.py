@@ -1,7 +1,8 @@
 """The refit policy, and the small state file that remembers what the model was fitted on.
 
 ``work_dir/state.json`` records the source fingerprint the current model was fitted
-on and the run keys that sampled from it since. It is written atomically (temporary
+on, the share of source rows held out of that fit (:mod:`airflow_dags.holdout`) and the
+run keys that sampled from it since. It is written atomically (temporary
 file + rename), and rerunning a run key does not count it twice.
 """
 
@@ -27,10 +28,12 @@ class ModelState:
     fingerprint: Mapping[str, str] = field(default_factory=dict)
     fitted_run: str | None = None
     runs: tuple[str, ...] = ()
+    holdout_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"fingerprint": dict(self.fingerprint), "fitted_run": self.fitted_run, "runs": list(self.runs)}
+        return {"fingerprint": dict(self.fingerprint), "fitted_run": self.fitted_run, "runs": list(self.runs),
+                "holdout_fraction": self.holdout_fraction}
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class RefitDecision:
 
 
 def decide_refit(policy: RefitPolicy, *, every: int | None, state: ModelState | None,
-                 fingerprint: Mapping[str, str], run: str, model_exists: bool) -> RefitDecision:
+                 fingerprint: Mapping[str, str], run: str, model_exists: bool,
+                 holdout_fraction: float | None = None) -> RefitDecision:
     """Apply the refit policy.
 
     Args:
@@ -52,9 +56,14 @@ def decide_refit(policy: RefitPolicy, *, every: int | None, state: ModelState | 
         fingerprint: the source's fingerprint now (``content`` and ``schema``).
         run: this run's key; a rerun of the run that fitted the model does not refit.
         model_exists: whether a model is saved.
+        holdout_fraction: the share of rows the config holds out; a model fitted with
+            another split may have learned rows that are now holdout rows, so it is refitted.
     """
     if not model_exists or state is None:
         return RefitDecision(True, "no model yet")
+    if state.holdout_fraction != holdout_fraction:
+        return RefitDecision(True, f"the holdout changed (the model held out {state.holdout_fraction}, "
+                                   f"the config holds out {holdout_fraction})")
     if policy is RefitPolicy.ALWAYS:
         if state.fitted_run == run and state.fingerprint.get("content") == fingerprint.get("content"):
             return RefitDecision(False, "refit: always, but this run already fitted on this source")
@@ -76,7 +85,7 @@ def read_state(work_dir: Path) -> ModelState | None:
     try:
         data = json.loads((work_dir / "state.json").read_text(encoding="utf-8"))
         return ModelState(fingerprint=dict(data["fingerprint"]), fitted_run=data.get("fitted_run"),
-                          runs=tuple(data.get("runs", ())))
+                          runs=tuple(data.get("runs", ())), holdout_fraction=data.get("holdout_fraction"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

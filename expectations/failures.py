@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expectations.gate import GateResult
+
+if TYPE_CHECKING:
+    from expectations.privacy import PrivacyGate
 
 __all__ = ["failure_line", "gate_result"]
 
@@ -63,19 +66,26 @@ def failure_line(config: Any, result: dict[str, Any], exception: dict[str, Any] 
     return f"{_where(kwargs)}: {config.type}: observed {observed} vs allowed {allowed}"
 
 
-def gate_result(validation: Any, *, engine: str, seconds: float,
-                data_docs: Path | None = None) -> GateResult:
-    """The :class:`GateResult` of a GX suite validation result."""
+def gate_result(validation: Any, *, engine: str, seconds: float, data_docs: Path | None = None,
+                privacy: PrivacyGate | None = None) -> GateResult:
+    """The :class:`GateResult` of a GX suite validation result (and of the privacy check, if run)."""
     failures = []
     for item in validation.results:
         if not item.success:
             failures.append(failure_line(item.expectation_config, dict(item.result or {}),
                                          dict(item.exception_info or {})))
     total = len(validation.results)
+    if privacy is not None:  # one more check, counted with the expectations
+        total += 1
+        failures += [privacy.failure] if privacy.failure is not None else []
     verdict = "PASSED" if not failures else "FAILED"
-    lines = [f"synth-ray gate {verdict}: {total - len(failures)} of {total} expectations met "
+    checks = "expectations" if privacy is None else "checks"
+    lines = [f"synth-ray gate {verdict}: {total - len(failures)} of {total} {checks} met "
              f"({engine}, {seconds:.1f} s)"]
     lines += [f"  FAIL  {line}" for line in failures]
+    if privacy is not None:
+        lines.append(f"  {privacy.line}")
     if data_docs is not None:
         lines.append(f"  Data Docs: {data_docs}")
-    return GateResult(success=not failures, failures=tuple(failures), summary="\n".join(lines))
+    return GateResult(success=not failures, failures=tuple(failures), summary="\n".join(lines),
+                      privacy=None if privacy is None else privacy.metrics)

@@ -34,30 +34,34 @@ class GateResult:
         success: whether every expectation passed (publish only then).
         failures: one line per failed expectation: column, expectation, observed vs allowed.
         summary: a multi-line summary for people (logs, the CLI, an Airflow task).
+        privacy: the privacy check's metrics (DCR share and its threshold, exact matches,
+            DCR and NNDR tails, rows used) when training and holdout rows were given.
     """
 
     success: bool
     failures: tuple[str, ...]
     summary: str
+    privacy: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (e.g. an Airflow XCom)."""
-        return {"success": self.success, "failures": list(self.failures), "summary": self.summary}
+        out = {"success": self.success, "failures": list(self.failures), "summary": self.summary}
+        return out if self.privacy is None else {**out, "privacy": dict(self.privacy)}
 
 
 def _is_spark(data: Any) -> bool:
     return type(data).__module__.startswith("pyspark.sql")
 
 
-def _to_frame(data: Any) -> tuple[Any, str]:
-    """``data`` as (pandas or Spark DataFrame, engine name)."""
+def _to_frame(data: Any) -> tuple[Any, str, Any]:
+    """``data`` as (pandas or Spark DataFrame, engine name, the Arrow table when there was one)."""
     import pandas as pd
     import pyarrow as pa
 
     if _is_spark(data):
-        return data, "spark"
+        return data, "spark", None
     if isinstance(data, pd.DataFrame):
-        return data, "pandas"
+        return data, "pandas", None
     if isinstance(data, str | Path):
         from synth_ray.lakehouse.readers import read_table
 
@@ -65,11 +69,37 @@ def _to_frame(data: Any) -> tuple[Any, str]:
     if isinstance(data, pa.Table):
         from synth_ray.pandas_output import to_pandas
 
-        return to_pandas(data), "pandas"
+        return to_pandas(data), "pandas", data
     from synth_ray.errors import SchemaError
 
     raise SchemaError(f"cannot validate a {type(data).__name__}: give a pandas DataFrame, a pyarrow "
                       "Table, a Spark DataFrame, or the path of a Delta or Parquet table")
+
+
+def _real_rows(data: Any) -> Any:
+    """Training or holdout rows as Arrow (a path is read)."""
+    if isinstance(data, str | Path):
+        from synth_ray.lakehouse.readers import read_table
+
+        return read_table(data)
+    from synth_ray.table_input import to_arrow
+
+    return to_arrow(data)
+
+
+def _privacy(frame: Any, engine: str, table: Any, *, model: Any, training: Any, holdout: Any,
+             thresholds: GateThresholds) -> Any:
+    """The privacy check on a bounded sample of the synthetic rows (see :mod:`expectations.privacy`)."""
+    from expectations.privacy import PRIVACY_ROWS, check_privacy
+
+    if table is None and engine == "spark":  # rows are i.i.d. by construction: the first N are a sample
+        table = frame.limit(PRIVACY_ROWS).toArrow()
+    elif table is None:
+        from synth_ray.table_input import to_arrow
+
+        table = to_arrow(frame.sample(n=min(PRIVACY_ROWS, len(frame)), random_state=0))
+    return check_privacy(table, training=_real_rows(training), holdout=_real_rows(holdout),
+                         metadata=model.metadata, thresholds=thresholds)
 
 
 def _suite(model: Any, *, model_dir: Path, suite_path: Path | None, expected_rows: int | None,
@@ -107,7 +137,8 @@ def _suite(model: Any, *, model_dir: Path, suite_path: Path | None, expected_row
 def validate_synthetic(data: Any, *, model_dir: str | Path, expected_rows: int | None = None,
                        thresholds: GateThresholds | Mapping[str, Any] | None = None,
                        suite_path: str | Path | None = None,
-                       gx_project_dir: str | Path | None = None) -> GateResult:
+                       gx_project_dir: str | Path | None = None,
+                       training: Any = None, holdout: Any = None) -> GateResult:
     """Validate a synthetic table against its model's suite with Great Expectations.
 
     Args:
@@ -121,10 +152,15 @@ def validate_synthetic(data: Any, *, model_dir: str | Path, expected_rows: int |
             saved there for review (see :func:`expectations.suite.default_suite_path`).
         gx_project_dir: a GX file project to keep results and render Data Docs in
             (created if missing); ``None`` runs in an ephemeral context.
+        training: the real rows the model was fitted on (Arrow, pandas or a path); with
+            ``holdout``, the privacy check runs too (:mod:`expectations.privacy`): the table
+            fails when its DCR share exceeds ``max_dcr_share``.
+        holdout: real rows the model never saw (Arrow, pandas or a path).
 
     Raises:
         ArtifactError: ``model_dir`` is not a model, or has no reference profile.
-        ConfigError: bad thresholds, or a suite built for another fit of the model.
+        ConfigError: bad thresholds, a suite built for another fit of the model, or only
+            one of ``training`` and ``holdout``.
         MissingExtraError: great_expectations is not installed (``pip install 'synth-ray[gx]'``).
     """
     from expectations.runner import data_docs_index, run_validation
@@ -133,16 +169,24 @@ def validate_synthetic(data: Any, *, model_dir: str | Path, expected_rows: int |
 
     gx_module()
     started = time.perf_counter()
+    if (training is None) != (holdout is None):
+        from synth_ray.errors import ConfigError
+
+        raise ConfigError("the privacy check needs both training= (the rows the model was fitted on) "
+                          "and holdout= (real rows it never saw); pass both, or neither to skip it")
     if not isinstance(thresholds, GateThresholds):
         thresholds = GateThresholds.from_mapping(thresholds)
     folder = Path(model_dir)
     model = load_model(folder)
     suite = _suite(model, model_dir=folder, suite_path=Path(suite_path) if suite_path else None,
                    expected_rows=expected_rows, thresholds=thresholds)
-    frame, engine = _to_frame(data)
+    frame, engine, table = _to_frame(data)
     project = Path(gx_project_dir) if gx_project_dir is not None else None
     result = run_validation(frame, suite, engine=engine, project_dir=project)
+    privacy = None if training is None else _privacy(frame, engine, table, model=model, training=training,
+                                                     holdout=holdout, thresholds=thresholds)
     from expectations.failures import gate_result
 
     docs = data_docs_index(project) if project is not None else None
-    return gate_result(result, engine=engine, seconds=time.perf_counter() - started, data_docs=docs)
+    return gate_result(result, engine=engine, seconds=time.perf_counter() - started, data_docs=docs,
+                       privacy=privacy)

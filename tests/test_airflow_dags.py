@@ -8,6 +8,7 @@ for a logical date. Sources are a few hundred rows of the bundled diamonds table
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,50 @@ def test_a_failed_gate_leaves_the_published_table_as_it_was(airflow_session, dia
     gate = yaml.safe_load((tmp_path / "synthetic" / ".." / "_synth_ray" / "gated" / "runs" /
                            "20250302T000000Z" / "gate.json").resolve().read_text())
     assert gate["success"] is False and any("max_ks" in f or "ks" in f.lower() for f in gate["failures"])
+
+
+def test_the_gate_judges_privacy_against_a_holdout_the_model_never_saw(airflow_session, diamonds, tmp_path):
+    import synth_ray
+    from airflow_dags.holdout import split_holdout
+
+    real = publish_source(diamonds, tmp_path / "real", slice(0, 2000))
+    config = add_config(airflow_session, tmp_path, "private")
+    state, tasks = run_dag(airflow_session, "synthetic_private", D1)
+    assert state == "success", tasks
+    work = tmp_path / "_synth_ray" / "private"
+    gate = json.loads((work / "runs" / "20250301T000000Z" / "gate.json").read_text())
+    privacy, holdout = gate["privacy"], gate["holdout"]
+    assert privacy["judged"] is True and privacy["max_dcr_share"] == 0.6
+    assert 0.4 < privacy["dcr_share"] <= 0.6, privacy
+    assert holdout["fraction"] == 0.2 and holdout["training_rows"] + holdout["holdout_rows"] == 2000
+    split = split_holdout(real, fraction=0.2, salt="private:0")  # the refresh's split, recomputed
+    assert (split.training.num_rows, split.holdout.num_rows) == (holdout["training_rows"], holdout["holdout_rows"])
+    assert 300 < split.holdout.num_rows < 500
+    assert synth_ray.load(work / "model").training.rows == split.training.num_rows  # the holdout was never fitted
+    assert privacy["holdout_rows_searched"] == split.holdout.num_rows
+    summary = json.loads((tmp_path / "synthetic.quality" / "run.json").read_text())
+    assert summary["holdout"] == holdout and summary["gate_privacy"] == privacy
+    assert summary["privacy"]["verdicts"]["privacy.dcr_share"] in ("pass", "warn"), summary["privacy"]
+    metrics = json.loads((tmp_path / "synthetic.quality" / "metrics.json").read_text())
+    assert metrics["sampling"]["holdout_rows"] == split.holdout.num_rows
+    assert metrics["privacy"]["holdout_distance_rows"] == split.holdout.num_rows
+    assert "Closer to training than to holdout" in (tmp_path / "synthetic.quality" / "report.html").read_text()
+    before = DeltaTable(str(tmp_path / "synthetic"))
+    version, content = before.version(), before.to_pyarrow_table()
+
+    # The table's own threshold, below what this sample scores: the gate stops the run on the
+    # DCR share alone, names it, and nothing is published.
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, "expectations": {"max_dcr_share": 0.3}}), encoding="utf-8")
+    state, tasks = run_dag(airflow_session, "synthetic_private", D2)
+    assert state == "failed" and tasks["validate"] == ("failed", 1), tasks
+    assert tasks["publish"][0] == "upstream_failed"
+    after = DeltaTable(str(tmp_path / "synthetic"))
+    assert after.version() == version and after.to_pyarrow_table().equals(content)
+    failed = json.loads((work / "runs" / "20250302T000000Z" / "gate.json").read_text())
+    assert failed["success"] is False and len(failed["failures"]) == 1, failed["failures"]
+    assert failed["failures"][0].startswith("table: privacy_dcr_share: observed dcr_share 0.")
+    assert failed["failures"][0].endswith("vs allowed max_dcr_share=0.3")
 
 
 def test_transient_failures_are_retried(airflow_session, tmp_path):

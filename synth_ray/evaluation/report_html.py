@@ -251,7 +251,7 @@ def _privacy(result: EvaluationResult) -> str:
   </tr></thead><tbody>{rows}</tbody></table>
   <p class="muted small">{_pct(p.dcr_share)} of synthetic rows are closer to training rows than to
   holdout rows (ideal ≤ 50%); {p.distance_queries:,} synthetic rows searched among
-  {p.distance_rows:,} training and {p.distance_rows:,} holdout rows.</p></div></div>
+  {p.distance_rows:,} training and {p.holdout_distance_rows:,} holdout rows.</p></div></div>
 </section>"""
 
 
