@@ -195,3 +195,16 @@ def test_a_model_fitted_on_another_split_is_refitted():
     assert changed.refit and "holdout" in changed.reason
     legacy = ModelState(fingerprint=fingerprint, fitted_run="r0")  # fitted on every row
     assert decide_refit(RefitPolicy.ON_CHANGE, state=legacy, holdout_fraction=0.2, **args).refit
+
+
+def test_a_spark_dataframe_is_judged_on_a_bounded_sample_too(spark, split, model_dir, fake):
+    training, holdout = split
+    frames = {name: spark.createDataFrame(table.to_pandas()).repartition(2)
+              for name, table in (("good", fake), ("copies", noisy_copies(training, fake)))}
+    good = validate_synthetic(frames["good"], model_dir=model_dir, expected_rows=ROWS, training=training,
+                              holdout=holdout)
+    assert good.success and "(spark," in good.summary, good.summary
+    assert good.privacy is not None and good.privacy["synthetic_rows_queried"] == ROWS
+    copies = validate_synthetic(frames["copies"], model_dir=model_dir, expected_rows=ROWS,
+                                training=training, holdout=holdout)
+    assert [DCR_LINE.match(f) is not None for f in copies.failures] == [True], copies.summary
