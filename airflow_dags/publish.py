@@ -1,11 +1,17 @@
 """Publishing a validated staging folder as the synthetic table, atomically and idempotently.
 
-- Delta: the staged Parquet files are moved into the table's folder (invisible until
-  committed) and committed in one transaction carrying an application transaction
-  ``synth-ray:<table>:<run key>``; on failure they are moved back, so a retry finds
-  them. An append whose run key the table already records is skipped.
-- Parquet: overwrite replaces the folder by rename; an append renames the run's files
-  in (named after the run key, so a rerun finds them and skips).
+The staged files are hard-linked (copied across file systems) into the table, never
+moved: the staging folder stays whole until ``publish_step`` drops it after success, so
+a publish killed at any point (even by SIGKILL) is simply run again.
+
+- Delta: the links go into a fresh ``write-<id>/`` folder inside the table (invisible
+  until committed) and are committed in one transaction against the version the publish
+  started from, carrying an application transaction ``synth-ray:<table>:<run key>``; on
+  failure they are removed. An append whose run key the table already records is skipped.
+- Parquet: under the table's lock, a folder of links to the staged files (named after
+  the run key) replaces the table in one atomic exchange; an append links the table's
+  current files in beside them first, so it is one exchange too. A rerun of an append
+  finds the run's file names and skips.
 - Iceberg: one ``overwrite`` or ``append`` snapshot whose summary carries the run key;
   an append whose run key a snapshot already carries is skipped.
 
@@ -15,13 +21,9 @@ and the run key already published: it reports the table as it is instead of fail
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
 
 from airflow_dags.config import TableConfig, TargetFormat
 
@@ -74,21 +76,20 @@ def _rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _commit_delta(target: Path, moved: list[Path], schema: pa.Schema, config: TableConfig, *,
-                  run: str, seed: int) -> None:
+def _commit_properties(config: TableConfig, run: str, seed: int) -> Any:
     from deltalake import CommitProperties, Transaction
 
-    from synth_ray.lakehouse.delta_commit import commit_parquet_files
-
-    props = CommitProperties(custom_metadata={RUN_PROPERTY: run, "synth-ray.seed": str(seed),
-                                              "synth-ray.dag": config.dag_id},
-                             app_transactions=[Transaction(app_id(config, run), 1)])
-    commit_parquet_files(target, moved, schema=schema, mode=config.mode, commit_properties=props)
+    return CommitProperties(custom_metadata={RUN_PROPERTY: run, "synth-ray.seed": str(seed),
+                                             "synth-ray.dag": config.dag_id},
+                            app_transactions=[Transaction(app_id(config, run), 1)])
 
 
 def _publish_delta(config: TableConfig, staging: Path, run: str, seed: int) -> PublishResult:
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
+
+    from synth_ray.lakehouse.delta_commit import delta_staging
+    from synth_ray.lakehouse.writers import link_or_copy
 
     target = config.target.path
     assert target is not None
@@ -98,41 +99,31 @@ def _publish_delta(config: TableConfig, staging: Path, run: str, seed: int) -> P
             return PublishResult(rows=0, version=table.version(), already_published=True)
     files = _staged_files(staging)
     rows, schema = _rows(files), pq.read_schema(files[0])
-    target.mkdir(parents=True, exist_ok=True)
-    batch = uuid.uuid4().hex[:8]
-    moved: list[tuple[Path, Path]] = []
-    try:
-        for i, file in enumerate(files):
-            dest = target / f"part-{run}-{batch}-{i:05d}.parquet"
-            shutil.move(file, dest)
-            moved.append((file, dest))
-        _commit_delta(target, [d for _, d in moved], schema, config, run=run, seed=seed)
-    except BaseException:
-        for source, dest in moved:  # back to staging: the published table never saw them
-            shutil.move(dest, source)
-        raise
-    return PublishResult(rows=rows, version=DeltaTable(str(target)).version(), already_published=False)
+    with delta_staging(target) as write:  # on failure the links are removed, staging stays
+        write.folder.mkdir()
+        linked = [write.folder / f"part-{run}-{i:05d}.parquet" for i in range(len(files))]
+        for file, dest in zip(files, linked, strict=True):
+            link_or_copy(file, dest)
+        version = write.commit(linked, schema=schema, mode=config.mode,
+                               commit_properties=_commit_properties(config, run, seed))
+    return PublishResult(rows=rows, version=version, already_published=False)
 
 
 def _publish_parquet(config: TableConfig, staging: Path, run: str) -> PublishResult:
-    from synth_ray.file_modes import publishable
-    from synth_ray.lakehouse.writers import replace_folder
+    from synth_ray.lakehouse.folder_swap import staged_folder
+    from synth_ray.lakehouse.writers import link_or_copy, publish_folder
 
     target = config.target.path
     assert target is not None
-    if (config.mode == "append" or not _has_staged(staging)) and any(target.glob(f"part-{run}-*.parquet")):
-        return PublishResult(rows=0, version=None, already_published=True)
-    files = _staged_files(staging)
-    rows = _rows(files)
-    if config.mode == "append" and target.is_dir():
+    with staged_folder(target) as fresh:
+        if ((config.mode == "append" or not _has_staged(staging))
+                and any(target.glob(f"part-{run}-*.parquet"))):
+            return PublishResult(rows=0, version=None, already_published=True)
+        files = _staged_files(staging)
         for i, file in enumerate(files):
-            shutil.move(file, target / f"part-{run}-{i:05d}.parquet")
-        return PublishResult(rows=rows, version=None, already_published=False)
-    for i, file in enumerate(files):
-        file.rename(staging / f"part-{run}-{i:05d}.parquet")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    replace_folder(publishable(staging), target)
-    return PublishResult(rows=rows, version=None, already_published=False)
+            link_or_copy(file, fresh / f"part-{run}-{i:05d}.parquet")
+        publish_folder(fresh, target, mode=config.mode)
+    return PublishResult(rows=_rows(files), version=None, already_published=False)
 
 
 def _publish_iceberg(config: TableConfig, staging: Path, run: str, seed: int) -> PublishResult:

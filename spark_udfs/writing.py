@@ -6,7 +6,8 @@ driver publishes once:
 
 - Parquet folder: Spark writes into a hidden staging folder beside the target (under the
   table's lock), which then takes the target's place in one atomic exchange
-  (:mod:`synth_ray.lakehouse.folder_swap`); ``append`` renames the new files in.
+  (:mod:`synth_ray.lakehouse.folder_swap`); ``append`` links the old files in beside the
+  new ones first, so it is one exchange too.
 - Delta, where delta-spark is not on the cluster (as on machines that reach no Maven
   repository): Spark writes the data files into a fresh ``write-<id>/`` folder inside
   the table, and the embedded ``deltalake`` library commits exactly those files in one

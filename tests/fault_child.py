@@ -1,6 +1,7 @@
 """A real refresh (``synth-ray sample``) in a child process, killed by SIGKILL at a chosen point.
 
-Run by the fault tests as ``python fault_child.py POINT MARKER -- <synth-ray sample args>``.
+Run by the fault tests as ``python fault_child.py POINT MARKER -- <synth-ray sample args>``
+(or ``-- --publish CONFIG STAGING RUN SEED``: the refresh DAG's publish step).
 POINT says where the process kills itself (``os.kill(os.getpid(), SIGKILL)``: no
 cleanup, no ``finally``, exactly like the OOM killer or a lost node):
 
@@ -104,10 +105,26 @@ def _arm(point: str, marker: Path, delta: bool) -> None:
         _mid_swap(marker)
 
 
+def _publish(point: str, marker: Path, config_path: str, staging: str, run: str, seed: str) -> int:
+    """The refresh DAG's publish step (``airflow_dags.publish.publish``) of staged rows."""
+    from airflow_dags.config import TargetFormat, load_table_config
+    from airflow_dags.publish import publish
+
+    config = load_table_config(config_path)
+    _arm(point, marker, config.target.format is TargetFormat.DELTA)
+    publish(config, staging=Path(staging), run=run, seed=int(seed))
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    """Arm the kill point, then run ``synth-ray sample`` with the arguments after ``--``."""
+    """Arm the kill point, then run ``synth-ray sample`` with the arguments after ``--``.
+
+    ``-- --publish CONFIG STAGING RUN SEED`` runs the DAG's publish step instead.
+    """
     point, marker, sep, *cli = argv
     assert sep == "--", "usage: fault_child.py POINT MARKER -- <synth-ray sample args>"
+    if cli[0] == "--publish":
+        return _publish(point, Path(marker), *cli[1:])
     delta = "delta" in cli[cli.index("--format") + 1] if "--format" in cli else True
     _arm(point, Path(marker), delta)
     from synth_ray.cli.main import main as synth_ray_main

@@ -164,3 +164,53 @@ def test_two_parquet_refreshes_at_once_the_second_fails_at_once(model_dir, table
     assert first.wait(timeout=120) == 0, first.communicate()
     assert synth_ray.read_table(target).equals(tables["parquet", NEW])
     assert debris(target) == []
+
+
+def dag_config(tmp_path: Path, fmt: str) -> Path:
+    import yaml
+
+    config = {"name": "faults", "source": {"format": "delta", "path": str(tmp_path / "real")},
+              "target": {"format": fmt, "path": str(tmp_path / "synthetic")}, "rows": ROWS,
+              "sampling_engine": "local", "schedule": None}
+    path = tmp_path / "faults.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def staged(diamonds_model, config, staging: Path, seed: int) -> pa.Table:
+    """The DAG's sample step (the target's types, Parquet in the run's staging folder)."""
+    import pyarrow.parquet as pq
+
+    from airflow_dags.engines import sample_to_staging
+
+    sample_to_staging(diamonds_model, config, staging=staging, seed=seed)
+    return pq.read_table(staging)
+
+
+@pytest.mark.parametrize("fmt", ["delta", "parquet"])
+@pytest.mark.parametrize("point", ["before-publish", "after-publish"])
+def test_dag_publish_step_killed_is_completed_by_its_retry(diamonds_model, tmp_path, fmt, point):
+    from airflow_dags.config import load_table_config
+    from airflow_dags.publish import publish
+
+    config_path = dag_config(tmp_path, fmt)
+    config, target = load_table_config(config_path), tmp_path / "synthetic"
+    old = staged(diamonds_model, config, tmp_path / "staging-1", OLD)
+    publish(config, staging=tmp_path / "staging-1", run="20250301T000000Z", seed=OLD)
+    staging = tmp_path / "staging-2"
+    new = staged(diamonds_model, config, staging, NEW)
+    marker = tmp_path / "publish.marker"
+    child = subprocess.Popen([sys.executable, str(CHILD), point, str(marker), "--", "--publish",
+                              str(config_path), str(staging), "20250302T000000Z", str(NEW)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL and marker.read_text() == point, err
+    assert synth_ray.read_table(target).equals(old if point == "before-publish" else new)
+    assert list(staging.glob("*.parquet"))  # linked, not moved: the staged rows are still there
+    result = publish(config, staging=staging, run="20250302T000000Z", seed=NEW)  # the task's retry
+    assert result.rows == ROWS and not result.already_published
+    assert synth_ray.read_table(target).equals(new)
+    if fmt == "parquet":
+        assert debris(target) == []
+    else:  # v0 the first run; v1 the killed publish's commit (if it got there); then the retry
+        assert DeltaTable(str(target)).version() == (1 if point == "before-publish" else 2)

@@ -4,9 +4,10 @@ Nothing half-written is ever visible where a finished table is expected:
 
 - Parquet folder: files are written into a hidden staging folder beside the target,
   which then takes the target's place in one atomic exchange
-  (:mod:`synth_ray.lakehouse.folder_swap`; append: each new file is renamed in). The
-  writer holds the table's lock (:mod:`synth_ray.lakehouse.table_lock`) throughout, so a
-  second writer fails at once instead of mixing its files in.
+  (:mod:`synth_ray.lakehouse.folder_swap`; append: the old files are hard-linked in
+  beside the new ones first, so an append is one exchange too). The writer holds the
+  table's lock (:mod:`synth_ray.lakehouse.table_lock`) throughout, so a second writer
+  fails at once instead of mixing its files in.
 - Parquet or CSV file: written to a hidden temporary file, then renamed over the target.
 - Delta: the data files are written into ``write-<id>/`` inside the table and committed
   in one transaction against the version the write started from; readers see the old
@@ -19,6 +20,7 @@ the partial files are removed. Memory is bounded: batches are written as they ar
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -33,7 +35,8 @@ from synth_ray.lakehouse.folder_swap import replace_folder, staged_folder
 from synth_ray.lakehouse.table_format import TableFormat
 from synth_ray.lakehouse.write_errors import write_errors
 
-__all__ = ["WriteResult", "delta_schema", "parquet_rows", "publish_folder", "write_table"]
+__all__ = ["WriteResult", "delta_schema", "link_or_copy", "parquet_rows", "publish_folder",
+           "write_table"]
 
 _ROWS_PER_FILE = 8_000_000  # Parquet folder: a new file every this many rows
 
@@ -84,17 +87,27 @@ def _counted(batches: Iterable[pa.Table], counter: list[int]) -> Iterator[pa.Rec
         yield from table.to_batches()
 
 
-def publish_folder(staging: Path, target: Path, *, mode: str) -> None:
-    """Publish a staged folder: it replaces ``target``, or (``append``) its files move into it.
+def link_or_copy(source: str | Path, dest: str | Path) -> None:
+    """Hard-link ``source`` as ``dest`` (same file system: instant, no space), else copy it."""
+    try:
+        os.link(source, dest)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            raise
+        shutil.copy2(source, dest)
 
-    Call it holding the table's lock (inside :func:`~synth_ray.lakehouse.folder_swap.staged_folder`).
+
+def publish_folder(staging: Path, target: Path, *, mode: str) -> None:
+    """Publish a staged folder: it replaces ``target``, atomically, in one exchange.
+
+    ``append``: the target's files are first hard-linked into ``staging`` beside the new
+    ones, so an append is published in one exchange too (never a partial append). Call it
+    holding the table's lock (inside :func:`~synth_ray.lakehouse.folder_swap.staged_folder`).
     """
     publishable(staging)
     if mode == "append" and target.is_dir():
-        for file in sorted(staging.iterdir()):
-            os.replace(file, target / file.name)
-    else:
-        replace_folder(staging, target)
+        shutil.copytree(target, staging, copy_function=link_or_copy, dirs_exist_ok=True)
+    replace_folder(staging, target)
 
 
 def parquet_rows(files: Iterable[Path]) -> int:
