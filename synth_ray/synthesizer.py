@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,9 @@ class TrainingInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``source`` only when set, so older readers still load it)."""
-        document = {**asdict(self), "options": dict(self.options)}
+        document = {**asdict(self), "options": {  # typed option values (DPOptions) as dicts
+            k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
+            for k, v in self.options.items()}}
         if self.source is None:
             del document["source"]
         else:

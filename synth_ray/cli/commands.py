@@ -41,7 +41,44 @@ def output_format(path: str, requested: str | None) -> TableFormat:
     return {".parquet": TableFormat.PARQUET, ".csv": TableFormat.CSV}.get(suffix, TableFormat.DELTA)
 
 
-def _fit_on_ray(args: argparse.Namespace, *, options: dict[str, int] | None) -> Synthesizer:
+def _fit_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The generator's options from ``--epochs`` and the ``--dp-*`` flags."""
+    from synth_ray.errors import ConfigError
+
+    options: dict[str, Any] = {"epochs": args.epochs} if args.epochs is not None else {}
+    dp = {key: value for key, value in (("target_epsilon", args.dp_epsilon), ("delta", args.dp_delta),
+                                        ("max_grad_norm", args.dp_max_grad_norm)) if value is not None}
+    if not dp:
+        return options or None
+    if "target_epsilon" not in dp:
+        raise ConfigError("--dp-delta and --dp-max-grad-norm tune a private fit: add --dp-epsilon, "
+                          "the privacy budget (e.g. --dp-epsilon 3)")
+    if args.model not in ("ctgan", "tvae"):
+        raise ConfigError(f"--dp-epsilon trains ctgan or tvae with DP-SGD, got --model {args.model}; "
+                          "use --model tvae or --model ctgan")
+    if args.engine == "ray":
+        raise ConfigError("--dp-epsilon runs on --engine local: Ray Train fits are not "
+                          "differentially private yet (drop --engine ray)")
+    options["dp"] = dp
+    return options
+
+
+def _privacy_lines(record: dict[str, Any]) -> list[str]:
+    """What ``describe`` prints about a differentially private fit."""
+    return [
+        f"differential privacy: ({record['epsilon']:.4g}, {record['spent_delta']:.3g})-DP spent of "
+        f"target epsilon {record['target_epsilon']:g} at delta {record['delta']:.3g}, for "
+        f"{record['adjacency']}",
+        f"  DP-SGD: noise multiplier {record['noise_multiplier']:.4g}, max_grad_norm "
+        f"{record['max_grad_norm']:g}, sample rate {record['sample_rate']:.4g} per {record['unit']}, "
+        f"{record['steps']} steps, {record['accountant']} accountant, secure_mode "
+        f"{'on' if record['secure_mode'] else 'off'}",
+        "  not covered: the transform statistics (categories, modes, ranges, null rates) and the "
+        "category frequencies, computed from the real rows without noise",
+    ]
+
+
+def _fit_on_ray(args: argparse.Namespace, *, options: dict[str, Any] | None) -> Synthesizer:
     from synth_ray.errors import ConfigError
     from synth_ray.on_ray.training import fit_on_ray
 
@@ -59,7 +96,7 @@ def run_fit(args: argparse.Namespace) -> int:
     """``synth-ray fit``: read, fit, save, and say what was learned."""
     from synth_ray.synthesizer import fit_synthesizer
 
-    options = {"epochs": args.epochs} if args.epochs is not None else None
+    options = _fit_options(args)
     if args.engine == "ray":
         synth = _fit_on_ray(args, options=options)
     elif args.engine == "spark":
@@ -74,6 +111,9 @@ def run_fit(args: argparse.Namespace) -> int:
     print(f"fitted {info.model} on {info.rows:,}{of_rows} rows x {len(synth.metadata)} columns "
           f"in {info.seconds:.2f} s -> {args.out}")
     print(synth.metadata.describe())
+    privacy = getattr(synth.generator, "privacy", None)
+    if privacy:
+        print("\n".join(_privacy_lines(privacy)))
     return 0
 
 
@@ -182,5 +222,8 @@ def run_describe(args: argparse.Namespace) -> int:
     info = synth.training
     print(f"model: {info.model}, trained on {info.rows:,} rows in {info.seconds:.2f} s "
           f"(seed {info.seed}), schema fingerprint {synth.metadata.schema_fingerprint()[:16]}")
+    privacy = getattr(synth.generator, "privacy", None)
+    if privacy:
+        print("\n".join(_privacy_lines(privacy)))
     print(synth.metadata.describe())
     return 0

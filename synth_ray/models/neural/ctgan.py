@@ -85,7 +85,12 @@ class CTGAN(NeuralGenerator[CTGANOptions]):
 
     @classmethod
     def _train(cls, data: PreparedData, options: CTGANOptions) -> Self:
-        trainer = CTGANTrainer(data, options)
+        if options.dp is not None:
+            from synth_ray.models.neural.ctgan_private import PrivateCTGANTrainer
+
+            trainer: CTGANTrainer = PrivateCTGANTrainer(data, options)
+        else:
+            trainer = CTGANTrainer(data, options)
 
         def current() -> CTGAN:
             return cls(columns=data.columns, options=options, encoding=data.encoding, history={},
@@ -99,8 +104,9 @@ class CTGAN(NeuralGenerator[CTGANOptions]):
             epochs=options.epochs, steps_per_epoch=max(1, data.train.n_rows // options.batch_size),
             validate=validation is not None, validate_every=options.validation_every,
             patience=options.patience, verbose=options.verbose, description="ctgan")
-        history = run_training(trainer, settings)
-        return cls.from_trainer(trainer, data, options, history=history.to_dict())
+        history = run_training(trainer, settings).to_dict()
+        history.update(trainer.privacy_record())
+        return cls.from_trainer(trainer, data, options, history=history)
 
     @classmethod
     def from_trainer(cls, trainer: CTGANTrainer, data: PreparedData, options: CTGANOptions, *,

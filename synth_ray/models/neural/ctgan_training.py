@@ -69,8 +69,9 @@ class CTGANTrainer:
         init = torch_generator(data.seeds.init)
         init_parameters(self.generator, init)
         init_parameters(self.critic, init)
-        with torch.no_grad():
-            self.generator.head.bias.copy_(prior_logits(self.indices, self.layout))
+        if options.dp is None:  # real frequencies, unnoised: not under a DP fit
+            with torch.no_grad():
+                self.generator.head.bias.copy_(prior_logits(self.indices, self.layout))
         self.generator_opt = torch.optim.Adam(self.generator.parameters(), lr=options.generator_lr,
                                               betas=(0.5, 0.9), weight_decay=options.generator_decay,
                                               fused=True)
@@ -91,11 +92,15 @@ class CTGANTrainer:
     def start_epoch(self, epoch: int) -> None:
         """Nothing to do: every batch is drawn afresh by training-by-sampling."""
 
+    def _draw_conditions(self, n: int) -> torch.Tensor:
+        """``n`` training conditions (by log-frequency by default)."""
+        return self.space.training_conditions(n, self.generator_rng)
+
     def _conditions(self) -> torch.Tensor | None:
         """Fresh training conditions, also written one-hot into ``_cond``."""
         if not self.space.dim:
             return None
-        conditions = self.space.training_conditions(self.options.batch_size, self.generator_rng)
+        conditions = self._draw_conditions(self.options.batch_size)
         one_hot(conditions, self.space.dim, out=self._cond)
         return conditions
 
@@ -166,6 +171,10 @@ class CTGANTrainer:
         raw, fake = self._fake()
         adversarial, conditional = self._generator_update(raw, fake, conditions)
         return {"critic": critic, "generator": adversarial, "conditional": conditional}
+
+    def privacy_record(self) -> dict[str, object]:
+        """``{"privacy": ...}`` for the model's history after a DP fit; empty here."""
+        return {}
 
     def validation_score(self) -> float:
         """The model's score as it is now (generator in eval mode while scoring)."""

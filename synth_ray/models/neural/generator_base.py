@@ -133,6 +133,12 @@ class NeuralGenerator(Generator, Generic[OptionsT]):
         self.history = dict(history)
         self.layout = TorchLayout.from_layout(encoding.layout)
 
+    @property
+    def privacy(self) -> dict[str, Any] | None:
+        """The record of a differentially private fit (budget spent, settings), else ``None``."""
+        record = self.history.get("privacy")
+        return dict(record) if isinstance(record, Mapping) else None
+
     @classmethod
     def fit(cls, frame: ModelFrame, *, columns: Sequence[ModelColumn],
             options: Mapping[str, Any], seed: int) -> Self:

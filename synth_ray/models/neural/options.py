@@ -19,7 +19,10 @@ from typing import Any, Self
 from synth_ray.config_checks import check_keys
 from synth_ray.errors import ConfigError
 
-__all__ = ["CTGANOptions", "NeuralOptions", "TVAEOptions", "default_threads"]
+__all__ = ["ACCOUNTANTS", "CTGANOptions", "DPOptions", "NeuralOptions", "TVAEOptions", "default_threads"]
+
+# Privacy accountants of opacus that can calibrate noise to a target epsilon.
+ACCOUNTANTS = ("rdp", "prv")
 
 # The machines this runs on are often small and shared; two intra-op threads use a
 # second core without oversubscribing when sampling runs chunks in parallel.
@@ -55,6 +58,62 @@ def _check_dims(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DPOptions:
+    """Differentially private training (DP-SGD with opacus): the budget and the clipping.
+
+    Attributes:
+        target_epsilon: the privacy budget; the noise is calibrated so that the whole
+            fit spends at most this epsilon (``> 0``; 1 to 10 is the usual range).
+        delta: the budget's delta; ``None`` (the default) uses ``1 / (10 n)`` for ``n``
+            training rows. Must be below ``1 / n`` (a larger delta allows releasing a row).
+        max_grad_norm: each per-example gradient (a row for TVAE, a pack of ``pac`` rows
+            for CTGAN's critic) is clipped to this L2 norm before noise is added.
+        accountant: opacus' accountant that calibrates the noise and reports the
+            epsilon spent: ``rdp`` (Renyi DP, the conservative default) or ``prv``
+            (privacy random variables, tighter).
+        secure_mode: draw the DP randomness (Poisson sampling and noise) from the
+            operating system's entropy with opacus' noise hardened against
+            floating-point attacks. The fit is then not reproducible. Off by default:
+            the DP randomness comes from the fit seed, so the same seed gives the same
+            model; keep that seed secret, since it is recorded in the artifact and
+            anyone holding it and the other rows could replay the fit.
+    """
+
+    target_epsilon: float
+    delta: float | None = None
+    max_grad_norm: float = 1.0
+    accountant: str = "rdp"
+    secure_mode: bool = False
+
+    def __post_init__(self) -> None:
+        _check_float("dp.target_epsilon", self.target_epsilon, minimum=0.0, open_min=True)
+        if self.delta is not None:
+            _check_float("dp.delta", self.delta, minimum=0.0, maximum=1.0, open_min=True)
+            if self.delta >= 1.0:
+                raise ConfigError(f"option 'dp.delta' must be below 1, got {self.delta!r}; leave it "
+                                  "unset for 1/(10 n)")
+        _check_float("dp.max_grad_norm", self.max_grad_norm, minimum=0.0, open_min=True)
+        if self.accountant not in ACCOUNTANTS:
+            raise ConfigError(f"option 'dp.accountant' must be one of {list(ACCOUNTANTS)}, "
+                              f"got {self.accountant!r}")
+        if not isinstance(self.secure_mode, bool):
+            raise ConfigError(f"option 'dp.secure_mode' must be true or false, got {self.secure_mode!r}")
+
+    @classmethod
+    def parse(cls, value: Any) -> DPOptions | None:
+        """``None``, a :class:`DPOptions`, or a mapping of its fields (unknown keys refused)."""
+        if value is None or isinstance(value, DPOptions):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"option 'dp' must be a mapping such as {{'target_epsilon': 3.0}}, "
+                              f"got {value!r}")
+        check_keys(value, allowed=[f.name for f in fields(cls)], where="dp options")
+        if "target_epsilon" not in value:
+            raise ConfigError("dp options need 'target_epsilon', the privacy budget (e.g. 3.0)")
+        return cls(**value)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NeuralOptions:
     """Settings shared by CTGAN and TVAE.
 
@@ -81,6 +140,8 @@ class NeuralOptions:
         validation_rows: at most this many rows generated and compared per validation.
         threads: torch intra-op threads while fitting (0: 2, or 1 on a one-core machine).
         verbose: show a progress bar per epoch with the losses.
+        dp: train with differential privacy (:class:`DPOptions`, or a mapping of its
+            fields); ``None`` (the default) trains without.
     """
 
     epochs: int = 300
@@ -95,6 +156,7 @@ class NeuralOptions:
     validation_rows: int = 5000
     threads: int = 0
     verbose: bool = False
+    dp: DPOptions | None = None
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, minimum=1,
@@ -113,6 +175,11 @@ class NeuralOptions:
         _check_int("threads", self.threads, minimum=0)
         if not isinstance(self.verbose, bool):
             raise ConfigError(f"option 'verbose' must be true or false, got {self.verbose!r}")
+        object.__setattr__(self, "dp", DPOptions.parse(self.dp))
+        if self.dp is not None and self.validation_fraction:
+            raise ConfigError(
+                "option 'validation_fraction' must be 0 with 'dp': choosing the best epoch on "
+                "held-out real rows is not covered by the privacy guarantee")
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], *, model: str) -> Self:

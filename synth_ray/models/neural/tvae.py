@@ -59,8 +59,9 @@ class TVAETrainer:
         init = torch_generator(data.seeds.init)
         init_parameters(self.encoder, init)
         init_parameters(self.decoder, init)
-        with torch.no_grad():
-            self.decoder.head.bias.copy_(prior_logits(self.indices, self.layout))
+        if options.dp is None:  # real frequencies, unnoised: not under a DP fit
+            with torch.no_grad():
+                self.decoder.head.bias.copy_(prior_logits(self.indices, self.layout))
         params = [*self.encoder.parameters(), *self.decoder.parameters()]
         self.optimizer = torch.optim.Adam(params, lr=options.lr, weight_decay=options.l2, fused=True)
         self._dense = torch.zeros(self.batch_size, width)
@@ -77,12 +78,15 @@ class TVAETrainer:
         self._order = torch.randperm(self.n_rows, generator=self.rng)
         self._step = 0
 
-    def _reconstruction(self, raw: torch.Tensor, scalars: torch.Tensor,
-                        indices: torch.Tensor) -> torch.Tensor:
-        """``-log p(r | z)`` summed over the batch (constants dropped)."""
+    def _reconstruction(self, raw: torch.Tensor, scalars: torch.Tensor, indices: torch.Tensor,
+                        sigmas: torch.Tensor | None = None) -> torch.Tensor:
+        """``-log p(r | z)`` summed over the batch (constants dropped).
+
+        ``sigmas`` replaces the decoder's own (a functional call passes its parameters).
+        """
         loss = torch.zeros(())
         if self.layout.tanh_positions.numel():
-            sigma = self.decoder.sigma[self.layout.tanh_positions]
+            sigma = (self.decoder.sigma if sigmas is None else sigmas)[self.layout.tanh_positions]
             mean = torch.tanh(raw[:, self.layout.tanh_positions])
             loss = loss + ((scalars - mean) ** 2 / (2 * sigma**2)).sum()
             loss = loss + torch.log(sigma).sum() * raw.shape[0]
@@ -118,6 +122,10 @@ class TVAETrainer:
         """The model's score as it is now."""
         return float(self.score())
 
+    def privacy_record(self) -> dict[str, object]:
+        """``{"privacy": ...}`` for the model's history after a DP fit; empty here."""
+        return {}
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of the decoder's weights."""
         return {k: v.detach().clone() for k, v in self.decoder.state_dict().items()}
@@ -142,7 +150,12 @@ class TVAE(NeuralGenerator[TVAEOptions]):
 
     @classmethod
     def _train(cls, data: PreparedData, options: TVAEOptions) -> Self:
-        trainer = TVAETrainer(data, options)
+        if options.dp is not None:
+            from synth_ray.models.neural.tvae_private import PrivateTVAETrainer
+
+            trainer: TVAETrainer = PrivateTVAETrainer(data, options)
+        else:
+            trainer = TVAETrainer(data, options)
         validation = data.validation
         if validation is not None:
             trainer.score = lambda: cls(
@@ -153,9 +166,10 @@ class TVAE(NeuralGenerator[TVAEOptions]):
             epochs=options.epochs, steps_per_epoch=max(1, trainer.n_rows // trainer.batch_size),
             validate=validation is not None, validate_every=options.validation_every,
             patience=options.patience, verbose=options.verbose, description="tvae")
-        history = run_training(trainer, settings)
+        history = run_training(trainer, settings).to_dict()
+        history.update(trainer.privacy_record())
         return cls(columns=data.columns, options=options, encoding=data.encoding,
-                   history=history.to_dict(), decoder=trainer.decoder)
+                   history=history, decoder=trainer.decoder)
 
     def _generate(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode ``z ~ N(0, I)``; jitter the tanh values by sigma; draw each block's slot."""
