@@ -94,8 +94,8 @@ def check_bad_input(model: str) -> None:
 
 
 def check_one_row(model: str) -> None:
-    """A single real row is learned and reproduced."""
+    """A single real row is learned and reproduced (its category, seen once, as ``_RARE_``)."""
     frame = pd.DataFrame({"a": [1.5], "b": ["x"]})
     fake = synth_ray.fit(frame, model=model, options={"epochs": 2, "batch_size": 10}).sample(5, seed=0)
-    assert fake["b"].tolist() == ["x"] * 5
+    assert fake["b"].tolist() == ["_RARE_"] * 5  # rare-category protection (k = 5) is on
     assert np.allclose(fake["a"], 1.5)

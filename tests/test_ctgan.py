@@ -85,7 +85,7 @@ def test_wide_category_is_capped_in_the_conditional_vector():
     n = 4_000
     frame = pd.DataFrame({"shop": [f"S{c:05d}" for c in rng.zipf(1.5, n) % 2_000],
                           "amount": rng.gamma(2.0, 10.0, n)})
-    synth = synth_ray.fit(frame, model=MODEL, seed=0,
+    synth = synth_ray.fit(frame, model=MODEL, seed=0, spec={"rare_category_threshold": 0},  # every shop
                           options={"epochs": 1, "batch_size": 200, "max_categories": 50})
     generator = synth.generator
     assert generator.space.dim == 50 and generator.encoding.width <= 50 + 1 + 10

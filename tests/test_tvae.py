@@ -68,7 +68,7 @@ def test_hundred_thousand_categories_keep_the_network_small():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"sku": [f"SKU{i:06d}" for i in rng.permutation(n)],
                           "qty": rng.poisson(3, n)})
-    spec = {"columns": {"sku": {"kind": "categorical"}}}
+    spec = {"columns": {"sku": {"kind": "categorical", "rare_category_threshold": 0}}}  # all seen once
     synth = synth_ray.fit(frame, model=MODEL, spec=spec, seed=0,
                           options={"epochs": 1, "batch_size": 2_000})
     generator = synth.generator
