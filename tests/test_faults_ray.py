@@ -54,7 +54,7 @@ def busy(pid: int, window_s: float = 0.2) -> bool:
     try:
         before = cpu_ticks(pid)
         time.sleep(window_s)
-        return cpu_ticks(pid) - before >= 5  # >= 50 ms of CPU in 200 ms: making a chunk
+        return cpu_ticks(pid) - before >= 3  # >= 30 ms of CPU in 200 ms: making a chunk
     except FileNotFoundError:
         return False
 
