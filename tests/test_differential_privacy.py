@@ -130,6 +130,24 @@ def test_a_smaller_epsilon_adds_more_noise():
     assert pack.noise_multiplier > sigmas[1]
 
 
+def test_the_prv_accountant_calibrates_too():
+    rdp = plan_privacy(DPOptions(target_epsilon=2.0), rows=ROWS, unit_rows=1, batch_rows=BATCH,
+                       steps=40)
+    prv = plan_privacy(DPOptions(target_epsilon=2.0, accountant="prv"), rows=ROWS, unit_rows=1,
+                       batch_rows=BATCH, steps=40)
+    assert prv.accountant == "prv" and 0 < prv.noise_multiplier < rdp.noise_multiplier  # tighter
+
+
+def test_secure_mode_draws_from_os_entropy_and_is_not_reproducible(wage):
+    options = {**dp_options("tvae"), "epochs": 1}
+    options["dp"] = {"target_epsilon": EPSILON, "secure_mode": True}
+    a, b = (synth_ray.fit(wage, model="tvae", options=options, seed=0) for _ in range(2))
+    assert a.generator.privacy["secure_mode"] is True
+    assert a.generator.privacy["epsilon"] == b.generator.privacy["epsilon"] <= EPSILON
+    ta, tb = a.generator.tensors(), b.generator.tensors()
+    assert any(not np.array_equal(ta[k], tb[k]) for k in ta if k.startswith("network/"))
+
+
 def test_batches_are_poisson_samples_and_noise_is_added():
     plan = plan_privacy(DPOptions(target_epsilon=4.0), rows=1_000, unit_rows=1, batch_rows=100,
                         steps=200)
