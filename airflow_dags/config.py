@@ -8,7 +8,8 @@ and an unknown key is refused with the nearest valid one.
 
 Relative paths resolve against ``SYNTH_RAY_HOME`` when it is set, else against the
 current directory, so the same config works from ``airflow dags test``, a scheduler
-and the tests.
+and the tests. Where ``SYNTH_RAY_ALLOWED_ROOTS`` is set (by whoever runs the scheduler,
+not by the config), everything a config writes must resolve inside one of those folders.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from synth_ray.config_checks import check_keys, unknown_name_message
 from synth_ray.errors import ConfigError
 
 __all__ = [
+    "ALLOWED_ROOTS_ENV",
     "CatalogConfig",
     "ModelConfig",
     "RefitPolicy",
@@ -33,6 +35,7 @@ __all__ = [
     "SourceConfig",
     "TableConfig",
     "TargetConfig",
+    "allowed_roots",
     "load_table_config",
     "resolve_path",
 ]
@@ -92,6 +95,30 @@ class RefitPolicy(_Keyed):
     EVERY_N_RUNS = "every_n_runs"
 
 
+ALLOWED_ROOTS_ENV = "SYNTH_RAY_ALLOWED_ROOTS"
+
+
+def allowed_roots(value: str | None = None) -> tuple[Path, ...]:
+    """The folders a config may write under: ``value`` or ``$SYNTH_RAY_ALLOWED_ROOTS``.
+
+    Folders are separated by ``os.pathsep`` (``:`` on Linux); relative ones resolve like
+    config paths. Empty or unset: no restriction (the default for a single-user machine).
+    """
+    raw = os.environ.get(ALLOWED_ROOTS_ENV, "") if value is None else value
+    return tuple(resolve_path(p).resolve() for p in raw.split(os.pathsep) if p.strip())
+
+
+def _check_inside_roots(path: Path, roots: tuple[Path, ...], where: str) -> None:
+    """Refuse a path that leaves every allowed root (``..`` and symbolic links resolved)."""
+    real = path.resolve()
+    if roots and not any(real == root or real.is_relative_to(root) for root in roots):
+        shown = ", ".join(str(r) for r in roots)
+        raise ConfigError(
+            f"{where}: {str(path)!r} resolves to {str(real)!r}, outside the allowed root(s) {shown} "
+            f"(${ALLOWED_ROOTS_ENV}); write the table under one of them, or ask the operator to add "
+            "its folder to the allowed roots")
+
+
 def resolve_path(value: str | Path) -> Path:
     """``value`` as an absolute path: relative ones resolve against ``SYNTH_RAY_HOME`` or the cwd."""
     path = Path(os.path.expanduser(str(value)))
@@ -136,7 +163,9 @@ class _Reader:
                 raise self.fail(key, "is required")
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+            quoted = " (write the number without quotes)" if isinstance(value, str) and \
+                value.strip().isdigit() else ""
+            raise self.fail(key, f"must be an integer >= {minimum}, got {value!r}{quoted}")
         return value
 
     def mapping(self, key: str) -> Mapping[str, Any]:
@@ -292,19 +321,35 @@ def _schedule(value: Any, where: str) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: must be a cron expression, a preset like '@daily', 'source' or "
                           f"null, got {value!r}")
+    if f"@{value.strip()}" in _PRESETS:
+        raise ConfigError(f"{where}: {value!r} is not a cron expression; did you mean the preset "
+                          f"'@{value.strip()}'?")
     if value.startswith("@"):
-        presets = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
-        if value not in presets:
-            raise ConfigError(f"{where}: " + unknown_name_message(value, presets, what="preset"))
+        if value not in _PRESETS:
+            raise ConfigError(f"{where}: " + unknown_name_message(value, _PRESETS, what="preset"))
         return value
+    fields = value.split()
+    if len(fields) != len(_CRON_FIELDS):
+        raise ConfigError(f"{where}: {value!r} has {len(fields)} field(s); a cron expression has 5: "
+                          f"{' '.join(f for f, _ in _CRON_FIELDS)} (e.g. '0 3 * * *' for 03:00 daily)")
     try:
         from croniter import croniter
     except ImportError:  # Airflow installs croniter; without Airflow the scheduler checks it
         return value
     if not croniter.is_valid(value):
+        for i, (field_name, allowed) in enumerate(_CRON_FIELDS):
+            alone = " ".join(fields[i] if j == i else "*" for j in range(len(_CRON_FIELDS)))
+            if not croniter.is_valid(alone):
+                raise ConfigError(f"{where}: {value!r}: the {field_name} field {fields[i]!r} is not "
+                                  f"valid; {field_name} takes {allowed}")
         raise ConfigError(f"{where}: {value!r} is not a valid cron expression (5 fields: "
                           "minute hour day-of-month month day-of-week)")
     return value
+
+
+_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
+_CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"),
+                ("month", "1-12 or jan-dec"), ("day-of-week", "0-6 or sun-sat"))
 
 
 _TOP_KEYS = ["name", "description", "source", "model", "rows", "seed", "target", "mode",
@@ -352,13 +397,34 @@ class TableConfig:
         return f"synthetic_{self.name}"
 
     @classmethod
-    def from_dict(cls, data: Any, *, file: Path) -> TableConfig:
-        """Validate a parsed YAML document; errors start with the file's name."""
-        r = _Reader(data, file, "", _TOP_KEYS)
+    def from_dict(cls, data: Any, *, file: Path, roots: tuple[Path, ...] = ()) -> TableConfig:
+        """Validate a parsed YAML document; errors start with the file's name.
+
+        ``roots``: the folders the table, its work folder and its catalog must lie in
+        (empty: anywhere); see :func:`allowed_roots`.
+        """
+        config = cls._read(_Reader(data, file, "", _TOP_KEYS))
+        catalog = config.target.catalog
+        written = [("target.path", config.target.path),
+                   ("target.catalog.database", catalog.database if catalog else None),
+                   ("target.catalog.warehouse", catalog.warehouse if catalog else None),
+                   ("work_dir", config.work_dir)]
+        for key, path in written:
+            if path is not None:
+                _check_inside_roots(path, roots, f"{file}: {key}")
+        return config
+
+    @classmethod
+    def _read(cls, r: _Reader) -> TableConfig:
+        file = r.file
         name = r.text("name", required=True) or ""
         if not _NAME.match(name):
             raise r.fail("name", f"must be a letter then letters, digits or '_' (it names the DAG), "
                                  f"got {name!r}")
+        for section, example in (("source", "{format: delta, path: lakehouse/real/orders}"),
+                                 ("target", "{format: delta, path: lakehouse/synthetic/orders}")):
+            if r.data.get(section) is None:
+                raise r.fail(section, f"is required: where the {section} table is, e.g. {example}")
         source = SourceConfig.read(r.child("source", ["format", "path", "table", "catalog"]))
         target = TargetConfig.read(r.child("target", ["format", "path", "table", "catalog"]))
         engine = r.enum("sampling_engine", Engine, "local")
@@ -408,7 +474,10 @@ def _seed(r: _Reader) -> tuple[SeedPolicy, int]:
         return policy, sub.integer("value", 0) or 0
     if raw == "logical_date":
         return SeedPolicy.LOGICAL_DATE, 0
-    return SeedPolicy.FIXED, r.integer("seed", 0) or 0
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise r.fail("seed", f"must be an integer >= 0, 'logical_date', or {{policy: fixed or "
+                             f"logical_date, value: N}}, got {raw!r}")
+    return SeedPolicy.FIXED, raw
 
 
 def _expectations(r: _Reader) -> dict[str, Any]:
@@ -461,8 +530,13 @@ def _default_work_dir(target: TargetConfig, name: str) -> Path:
     return target.catalog.warehouse / "_synth_ray" / name
 
 
-def load_table_config(path: str | Path) -> TableConfig:
+def load_table_config(path: str | Path, *, roots: str | None = None) -> TableConfig:
     """Read and validate the YAML table config at ``path`` (safely: no tags run code).
+
+    Args:
+        path: the YAML file.
+        roots: the folders the config may write under, separated by ``os.pathsep``;
+            ``None`` reads ``$SYNTH_RAY_ALLOWED_ROOTS`` (unset: anywhere).
 
     Raises:
         ConfigError: unreadable YAML, a missing or unknown key, or a bad value; the message
@@ -480,4 +554,4 @@ def load_table_config(path: str | Path) -> TableConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{file}: a table config is a mapping of keys (name, source, target, ...), "
                           f"got {type(data).__name__}")
-    return TableConfig.from_dict(data, file=file)
+    return TableConfig.from_dict(data, file=file, roots=allowed_roots(roots))

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +48,10 @@ MANIFEST = "manifest.json"
 MODEL_JSON = "model.json"
 TENSORS = "tensors.safetensors"
 _REFERENCE = frozenset({"reference_profile.json", "reference_hashes.safetensors"})
+
+
+_DOCUMENT_KEYS = ("model", "model_config", "model_columns", "chunk_rows", "schema_fingerprint",
+                  "metadata", "transforms", "training", "constraints")
 
 
 def _sha256(data: bytes) -> str:
@@ -189,8 +194,32 @@ def load_model_files(files: Mapping[str, bytes], *, where: str = "the shipped mo
         ) from None
 
 
+def _read_regular(path: Path, where: str, *, size: Any = None) -> bytes:
+    """A plain file's bytes; links, FIFOs, devices and files of the wrong size are refused unread.
+
+    A link could make a load read any file of the machine (or ``/dev/zero`` forever), and a
+    FIFO blocks: only regular files that save() could have written are read.
+    """
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise ArtifactError(f"{path.name} in model directory {where} is {what}: a model's files are "
+                            "plain files written by save(); replace it with the original file, or refit")
+    if size is not None and info.st_size != size:
+        raise ArtifactError(
+            f"{path.name} in {where} does not match its checksum in {MANIFEST}: it has {info.st_size} "
+            f"bytes, the manifest says {size!r}; the file is truncated, corrupt or was modified; "
+            "restore it from the original save, or refit")
+    with path.open("rb") as handle:
+        return handle.read(info.st_size + 1)  # a file that grows meanwhile fails its checksum
+
+
 def read_model_files(path: str | Path) -> dict[str, bytes]:
-    """The files of the model directory ``path`` (unexpected files are refused unread)."""
+    """The files of the model directory ``path`` (unexpected files are refused unread).
+
+    The manifest is read first and each file only if its size is the manifest's, so a
+    planted multi-gigabyte file is refused without being read.
+    """
     folder = Path(path)
     where = repr(str(folder))
     if not folder.is_dir():
@@ -198,7 +227,14 @@ def read_model_files(path: str | Path) -> dict[str, bytes]:
             f"no model at {where}: expected a directory written by `synth-ray fit` or save()")
     names = {p.name for p in folder.iterdir()}
     _check_names(names, where)
-    return {name: (folder / name).read_bytes() for name in names}
+    if MANIFEST not in names:
+        return {}  # load_model_files says it is not a model
+    manifest = _read_regular(folder / MANIFEST, where)
+    listed = _read_manifest(manifest, where).get("files")
+    sizes = {n: e.get("bytes") for n, e in listed.items() if isinstance(e, Mapping)} \
+        if isinstance(listed, Mapping) else {}
+    return {MANIFEST: manifest, **{name: _read_regular(folder / name, where, size=sizes.get(name))
+                                   for name in names - {MANIFEST}}}
 
 
 def load_model(path: str | Path) -> Synthesizer:
@@ -212,6 +248,7 @@ def load_model(path: str | Path) -> Synthesizer:
 
 def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray],
            reference: Mapping[str, bytes] | None = None) -> Synthesizer:
+    from synth_ray.config_checks import check_keys
     from synth_ray.metadata import TableMetadata
     from synth_ray.models.registry import generator_class
     from synth_ray.reference_profile import HASHES_FILE, PROFILE_FILE, ReferenceProfile
@@ -219,6 +256,7 @@ def _build(document: Mapping[str, Any], tensors: Mapping[str, np.ndarray],
     from synth_ray.transforms.model_frame import ModelColumn
     from synth_ray.transforms.table_transformer import TableTransformer
 
+    check_keys(document, allowed=_DOCUMENT_KEYS, where=MODEL_JSON)  # nothing else is ever read
     metadata = TableMetadata.from_dict(document["metadata"])
     if metadata.schema_fingerprint() != document["schema_fingerprint"]:
         raise ArtifactError("the schema fingerprint does not match the stored schema")

@@ -4,7 +4,9 @@ The rules (documented in the README, in this order; a table spec always wins):
 
 1. Arrow ``bool`` -> boolean; ``timestamp``/``date`` -> datetime; ``dictionary`` -> categorical.
 2. Integers and strings that are unique, non-null, and either named like a key
-   (``id``, ``*_id``, ``*Id``, ``uuid``, ``key``, R's ``rownames``) or shaped like UUIDs -> id.
+   (``id``, ``*_id``, ``*Id``, ``uuid``, ``key``, R's ``rownames``) or shaped like UUIDs -> id
+   (an integer key only when its type holds a sampling chunk's keys from its start: an
+   int8 or int16 key, or one starting near its type's maximum, is numerical).
 3. Strings: >= 90% e-mail addresses -> pii/email; named like a phone (``phone``, ``mobile``,
    ``tel``, ``fax``) or >= 90% phone-shaped -> pii/phone; named like a person's name
    (``name``, ``first_name``, ``surname``...) -> pii/person_name; named like an address
@@ -28,6 +30,7 @@ from synth_ray.errors import ConfigError, DataError
 from synth_ray.metadata import ColumnKind, ColumnMetadata, PiiType, TableMetadata
 from synth_ray.table_input import check_supported_types
 from synth_ray.table_spec import ColumnSpec, TableSpec
+from synth_ray.transforms.identifier import holds_chunk_of_keys
 
 __all__ = ["infer_metadata"]
 
@@ -99,7 +102,8 @@ def _infer_kind(field: pa.Field, values: pa.Array) -> tuple[ColumnKind, PiiType 
     if pa.types.is_dictionary(t) or pa.types.is_null(t):
         return ColumnKind.CATEGORICAL, None
     if pa.types.is_integer(t):
-        is_key = _named_like_key(field.name) and _is_unique_key(values)
+        is_key = (_named_like_key(field.name) and _is_unique_key(values)
+                  and holds_chunk_of_keys(t, pc.min(values).as_py()))
         return (ColumnKind.ID, None) if is_key else (ColumnKind.NUMERICAL, None)
     if pa.types.is_floating(t):
         return ColumnKind.NUMERICAL, None

@@ -96,20 +96,35 @@ def check_supported_types(table: pa.Table) -> None:
         t = f.type
         if pa.types.is_dictionary(t):
             t = t.value_type
-        nested = pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
-        if nested or pa.types.is_fixed_size_binary(t) or pa.types.is_decimal(t):
-            hint = (
-                "cast it to float64" if pa.types.is_decimal(t)
-                else "drop it, or flatten it into scalar columns before fitting"
-            )
+        hint = _unsupported_hint(t)
+        if hint:
             raise SchemaError(f"column {f.name!r} has Arrow type {t}, which synth-ray cannot learn: {hint}")
         if pa.types.is_floating(t):
-            values = table.column(f.name).to_numpy(zero_copy_only=False)
-            bad = np.isinf(values)
+            values = table.column(f.name).cast(t)  # a dictionary decoded (numpy fails on an empty one)
+            bad = pc.fill_null(pc.is_inf(values), False).to_numpy(zero_copy_only=False)
             if bad.any():
                 row = int(np.argmax(bad))
                 raise DataError(
                     f"column {f.name!r} has {int(bad.sum())} infinite value(s) "
-                    f"(first: {values[row]} at row {row}); replace them with null or a finite "
-                    "value before fitting"
+                    f"(first: {values[row].as_py()} at row {row}); replace them with null or a "
+                    "finite value before fitting"
                 )
+
+
+def _supported(t: pa.DataType) -> bool:
+    return (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_null(t)
+            or t in (pa.float32(), pa.float64(), pa.string(), pa.large_string())
+            or pa.types.is_timestamp(t) or pa.types.is_date(t))
+
+
+def _unsupported_hint(t: pa.DataType) -> str | None:
+    """What to do with a column of type ``t`` (``None``: synth-ray learns it as it is)."""
+    if _supported(t):
+        return None
+    if pa.types.is_decimal(t) or t == pa.float16():
+        return "cast it to float64"
+    if pa.types.is_time(t) or pa.types.is_duration(t) or pa.types.is_interval(t):
+        return "cast it to int64 (e.g. seconds), or to a string to learn it as a category"
+    if pa.types.is_string_view(t):
+        return "cast it to string"
+    return "drop it, or flatten it into scalar columns (strings, numbers) before fitting"

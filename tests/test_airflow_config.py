@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -67,8 +68,34 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
     ({"rows": None}, "rows: is required"),
     ({"rows": -5}, "rows: must be an integer >= 0, got -5"),
     ({"mode": "upsert"}, "mode: must be 'overwrite' or 'append'"),
-    ({"schedule": "0 3 * *"}, "schedule: '0 3 * *' is not a valid cron expression"),
+    ({"schedule": "0 3 * *"}, "schedule: '0 3 * *' has 4 field(s); a cron expression has 5: minute hour"),
+    ({"schedule": "0 3 * * * *"}, "schedule: '0 3 * * * *' has 6 field(s)"),
+    ({"schedule": "0 25 * * *"}, "schedule: '0 25 * * *': the hour field '25' is not valid; hour takes 0-23"),
+    ({"schedule": "61 * * * *"}, "the minute field '61' is not valid; minute takes 0-59"),
+    ({"schedule": "0 3 32 * *"}, "the day-of-month field '32' is not valid; day-of-month takes 1-31"),
+    ({"schedule": "0 3 * 13 *"}, "the month field '13' is not valid; month takes 1-12 or jan-dec"),
+    ({"schedule": "0 3 * * 8"}, "the day-of-week field '8' is not valid; day-of-week takes 0-6 or sun-sat"),
     ({"schedule": "@dayly"}, "schedule: unknown preset '@dayly': did you mean '@daily'?"),
+    ({"schedule": "@dailly"}, "schedule: unknown preset '@dailly': did you mean '@daily'?"),
+    ({"schedule": "daily"}, "schedule: 'daily' is not a cron expression; did you mean the preset '@daily'?"),
+    ({"schedule": 5}, "schedule: must be a cron expression, a preset like '@daily', 'source' or null"),
+    ({"source": None}, "source: is required: where the source table is, e.g. {format: delta, path:"),
+    ({"target": None}, "target: is required: where the target table is"),
+    ({"source": {"format": "parquet"}}, "source.path: is required for a parquet source"),
+    ({"source": {"format": "iceberg", "path": "x"}}, "source.table: is required for a iceberg source"),
+    ({"source": "lake/orders.parquet"}, "source: must be a mapping, got str"),
+    ({"rows": "100"}, "rows: must be an integer >= 0, got '100' (write the number without quotes)"),
+    ({"rows": True}, "rows: must be an integer >= 0, got True"),
+    ({"seed": "abc"}, "seed: must be an integer >= 0, 'logical_date', or {policy: fixed or logical_date"),
+    ({"seed": {"policy": "fixd"}}, "seed.policy: unknown value 'fixd': did you mean 'fixed'?"),
+    ({"tags": "demo"}, "tags: must be a list of strings, got 'demo'"),
+    ({"model": 3}, "model: must be a mapping, got int"),
+    ({"model": {"kind": "ctgan", "epochs": 1.5}}, "model.epochs: must be an integer >= 1, got 1.5"),
+    ({"model": {"kind": "ctgan", "options": [1]}}, "model.options: must be a mapping, got list"),
+    ({"retries": -1}, "retries: must be an integer >= 0, got -1"),
+    ({"start_date": "yesterday"}, "start_date: must be a date like 2025-01-01, got 'yesterday'"),
+    ({"work_dir": 5}, "work_dir: must be a non-empty string, got 5"),
+    ({"target": {"format": "delta", "path": "x", "table": "a.b"}}, "target.table: is only for Iceberg"),
     ({"refit": "every_n_runs"}, "refit: every_n_runs needs n"),
     ({"refit": {"policy": "every_n_runs", "n": 0}}, "refit.n: must be an integer >= 1"),
     ({"model": {"kind": "ctgam"}}, "model.kind: unknown model 'ctgam': did you mean 'ctgan'?"),
@@ -174,3 +201,34 @@ def test_a_retry_after_a_successful_publish_reports_the_table(tmp_path):
     assert DeltaTable(str(tmp_path / "t")).transaction_version("synth-ray:orders:r1") == 1
     with pytest.raises(OSError, match="no staged Parquet files"):
         publish(config, staging=tmp_path / "s", run="r2", seed=0)
+
+
+def test_targets_outside_the_allowed_roots_are_refused(tmp_path, monkeypatch):
+    lake, outside = tmp_path / "lake", tmp_path / "elsewhere"
+    (lake / "synthetic").mkdir(parents=True)
+    outside.mkdir()
+    (lake / "synthetic" / "escape").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setenv("SYNTH_RAY_HOME", str(lake))
+    monkeypatch.setenv("SYNTH_RAY_ALLOWED_ROOTS", str(lake))
+
+    def refused(target: dict, **changes: object) -> str:
+        with pytest.raises(ConfigError) as info:
+            load_table_config(write(tmp_path, {**BASE, "target": target, **changes}))
+        return str(info.value)
+
+    inside = load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": "synthetic/t"}}))
+    assert inside.target.path == lake / "synthetic" / "t"
+    message = refused({"format": "delta", "path": str(outside / "t")})
+    assert f"target.path: '{outside / 't'}' resolves to '{outside / 't'}', outside the allowed root(s) {lake}" \
+        in message and "$SYNTH_RAY_ALLOWED_ROOTS" in message
+    assert f"resolves to '{outside / 't'}'" in refused({"format": "delta", "path": "synthetic/../../elsewhere/t"})
+    assert f"resolves to '{outside / 't'}'" in refused({"format": "parquet", "path": "synthetic/escape/t"})
+    assert "work_dir: " in refused({"format": "delta", "path": "synthetic/t"}, work_dir=str(outside / "w"))
+    iceberg = {"format": "iceberg", "table": "synthetic.orders",
+               "catalog": {"database": "catalog.db", "warehouse": str(outside)}}
+    assert "target.catalog.warehouse: " in refused(iceberg)
+    # The operator sets the roots, never the config: an argument overrides the environment.
+    assert load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": str(outside / "t")}}),
+                             roots=f"{lake}{os.pathsep}{outside}").target.path == outside / "t"
+    monkeypatch.delenv("SYNTH_RAY_ALLOWED_ROOTS")
+    assert load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": str(outside / "t")}}))

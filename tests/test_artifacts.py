@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import struct
 
 import pytest
 from safetensors.numpy import load_file
@@ -128,3 +129,101 @@ def test_in_memory_files_round_trip_with_the_same_checks(mixed_model):
     damaged = {**files, "tensors.safetensors": files["tensors.safetensors"][:-8]}
     with pytest.raises(ArtifactError, match="does not match its checksum"):
         load_model_files(damaged)
+
+
+def _reseal(folder, name: str, data: bytes) -> None:
+    """Replace a model file and rewrite the manifest to match: what an attacker who can write
+    the folder can always do (a checksum is not a signature), so every check after it must hold."""
+    import hashlib
+
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_symlink_pointing_outside_the_model_is_refused_unread(tmp_path, saved):
+    outside = tmp_path / "outside.safetensors"  # same bytes: the checksum alone would accept it
+    outside.write_bytes((saved / "tensors.safetensors").read_bytes())
+    (saved / "tensors.safetensors").unlink()
+    (saved / "tensors.safetensors").symlink_to(outside)
+    with pytest.raises(ArtifactError, match="tensors.safetensors in model directory .* is a symbolic link"):
+        synth_ray.load(saved)
+    (saved / "tensors.safetensors").unlink()
+    (saved / "tensors.safetensors").symlink_to("/dev/zero")  # would be read forever
+    with pytest.raises(ArtifactError, match="is a symbolic link"):
+        synth_ray.load(saved)
+
+
+def test_fifo_in_place_of_a_model_file_is_refused_without_blocking(saved):
+    import os
+    import threading
+
+    fifo = saved / "model.json"
+    fifo.unlink()
+    os.mkfifo(fifo)  # reading it blocks the loader until someone writes
+    done = threading.Event()
+
+    def unblock() -> None:  # should the loader open the FIFO (a regression), feed it and fail the test
+        while not done.wait(0.05):
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                continue  # no reader yet
+            os.write(writer, b"{}")
+            os.close(writer)
+            return
+
+    threading.Thread(target=unblock, daemon=True).start()
+    try:
+        with pytest.raises(ArtifactError, match="model.json in model directory .* is not a regular file"):
+            synth_ray.load(saved)
+    finally:
+        done.set()
+
+
+def test_oversized_planted_file_is_refused_before_it_is_read(saved):
+    with (saved / "tensors.safetensors").open("r+b") as handle:
+        handle.truncate(2**30)  # 1 GiB (sparse) stands for any size: it must not be read at all
+    with pytest.raises(ArtifactError, match=r"tensors.safetensors .* has 1073741824 bytes, the manifest says"):
+        synth_ray.load(saved)
+
+
+def _safetensors(header: dict, data: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+@pytest.mark.parametrize(("forged", "expected"), [
+    (struct.pack("<Q", 2**60) + b"{}", "header too large"),  # an 8 EiB header length
+    (struct.pack("<Q", 100) + b'{"cholesky": {"dtype": "F64"', "invalid header length"),  # cut short
+    (struct.pack("<Q", 28) + b'{"cholesky": {"dtype": "F64"', "invalid JSON in header"),
+    (_safetensors({"cholesky": {"dtype": "F64", "shape": [10**9], "data_offsets": [0, 8 * 10**9]}},
+                  bytes(16)), "file not fully covered"),  # claims 8 GB of data that is not there
+    (_safetensors({"cholesky": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}}, bytes(16)),
+     "KeyError"),  # well formed, but not this model's tensors
+])
+def test_forged_safetensors_headers_are_refused(saved, forged, expected):
+    _reseal(saved, "tensors.safetensors", forged)
+    with pytest.raises(ArtifactError, match=f"malformed .*{expected}"):
+        synth_ray.load(saved)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda d: d.update({"py/object": "os.system"}), "unknown key 'py/object'"),
+    (lambda d: d.update({"__reduce__": ["os.system", ["touch {marker}"]]}), "unknown key '__reduce__'"),
+    (lambda d: d.update({"model": "__import__('os').system('touch {marker}')"}), "unknown model"),
+    (lambda d: d["transforms"]["columns"][0].update({"transform": "builtins.eval"}), "malformed .*KeyError"),
+    (lambda d: d["training"].update({"__class__": "os.system"}), "malformed .*TypeError"),
+    (lambda d: d["metadata"]["columns"][0].update({"kind": "!!python/object/apply:os.system"}),
+     "malformed .*ValueError"),
+])
+def test_code_like_fields_in_model_json_are_refused_and_never_run(tmp_path, saved, edit, expected):
+    marker = tmp_path / "pwned"
+    document = json.loads((saved / "model.json").read_text())
+    edit(document)
+    text = json.dumps(document).replace("{marker}", str(marker))
+    _reseal(saved, "model.json", text.encode())
+    with pytest.raises(ArtifactError, match=expected):
+        synth_ray.load(saved)
+    assert not marker.exists()

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import synth_ray
-from synth_ray import DataError, InputFormatError, SamplingError, SchemaError
+from synth_ray import ConfigError, DataError, InputFormatError, SamplingError, SchemaError
 
 
 def test_empty_table_is_refused():
@@ -125,3 +125,93 @@ def test_non_string_column_names_are_refused():
 def test_not_a_table():
     with pytest.raises(SchemaError, match="expected a pandas DataFrame or a pyarrow Table, got list"):
         synth_ray.fit([1, 2, 3])
+
+
+# Regression tests for the bugs the property-based tests (tests/test_properties.py) found.
+
+
+@pytest.mark.parametrize("arrow_type", [pa.int64(), pa.uint64()])
+def test_integer_extremes_stay_in_range_and_exact(arrow_type):
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    values = [int(info.min), int(info.max), 0, 0, 1] * 20  # fit raised ArrowInvalid (float cast)
+    model = synth_ray.fit(pa.table({"x": pa.array(values, arrow_type)}), seed=0)
+    fake = model.sample_arrow(2_000, seed=0)["x"].to_pylist()
+    assert fake.count(int(info.max)) > 0 and fake.count(int(info.min)) > 0  # not wrapped around
+    assert all(int(info.min) <= v <= int(info.max) for v in fake)
+    assert model.sample_arrow(2_000, seed=0).schema.field("x").type == arrow_type
+
+
+def test_nanosecond_timestamps_are_learned():
+    """pandas' datetime64[ns] columns could not be fitted at all (a float cast refused > 2**53)."""
+    when = pd.to_datetime(["2024-01-01 00:00:00.000000001", "2024-06-30 12:00:00", "2025-01-01"],
+                          format="ISO8601")
+    frame = pd.DataFrame({"when": when.repeat(10)})
+    fake = synth_ray.fit(frame, seed=0).sample(200, seed=0)
+    assert fake["when"].dtype == "datetime64[ns]"
+    assert fake["when"].between(when.min(), when.max()).all()
+    assert fake["when"].isin(when).mean() > 0.3  # the real instants come back to the nanosecond
+
+
+def test_nanosecond_timestamps_spanning_more_than_int64_from_their_origin():
+    """1678 to 2261 in ns is more than int64 can count from the earliest value: it wrapped."""
+    ints = [-9_000_000_000_000_000_000, 0, 9_000_000_000_000_000_000] * 10
+    table = pa.table({"t": pa.array(ints, pa.timestamp("ns", tz="UTC"))})
+    fake = synth_ray.fit(table, seed=0).sample_arrow(500, seed=0)
+    got = fake["t"].cast(pa.int64()).to_numpy()
+    assert got.min() >= ints[0] and got.max() <= ints[2]
+    assert {ints[0], ints[2]} <= set(got.tolist())
+    assert fake.schema == table.schema
+
+
+def test_all_null_category_column_is_kept_all_null():
+    """An all-null pandas category column crashed the fit (IndexError while hashing rows)."""
+    frame = pd.DataFrame({"c": pd.Categorical([None] * 30), "v": np.arange(30.0)})  # no categories
+    fake = synth_ray.fit(frame, seed=0).sample_arrow(10, seed=0)
+    assert fake["c"].null_count == 10 and pa.types.is_dictionary(fake.schema.field("c").type)
+
+
+def test_table_of_only_generated_columns():
+    """Only id, pii and all-null columns leave the copula nothing to learn: it raised ValueError."""
+    table = pa.table({"id": pa.array(range(50), pa.int64()),
+                      "email": [f"user{i}@example.org" for i in range(50)],
+                      "empty": pa.nulls(50, pa.string())})
+    fake = synth_ray.fit(table, seed=0).sample_arrow(20, seed=0)
+    assert fake["id"].to_pylist() == list(range(20))
+    assert fake["empty"].null_count == 20 and all("@" in e for e in fake["email"].to_pylist())
+
+
+def test_small_integer_key_columns():
+    """An int8 key could never be sampled: a whole chunk of keys is made, and int8 holds 128."""
+    table = pa.table({"id": pa.array(range(100), pa.int8()), "v": np.arange(100.0)})
+    model = synth_ray.fit(table, seed=0)
+    assert model.metadata["id"].kind is synth_ray.ColumnKind.NUMERICAL  # learned, not regenerated
+    assert model.sample_arrow(10, seed=0).schema == table.schema
+    wide = synth_ray.fit(table.set_column(0, "id", table["id"].cast(pa.int32())), seed=0)
+    assert wide.metadata["id"].kind is synth_ray.ColumnKind.ID
+    with pytest.raises(ConfigError, match="id column 'id' is int8 .* widen its type"):
+        synth_ray.fit(table, spec={"columns": {"id": {"kind": "id"}}})
+
+
+def test_floats_at_the_edge_of_float64_never_become_nan():
+    """-1.7e308 next to 1.7e308 overflowed the quantile interpolation to inf - inf = NaN."""
+    values = [-1.7e308, 1.7e308] * 10 + [None]
+    table = pa.table({"x": pa.array(values, pa.float64())})
+    model = synth_ray.fit(table, seed=0)
+    fake = model.sample_arrow(5_000, seed=0)["x"]
+    x = fake.drop_null().to_numpy()
+    assert not np.isnan(x).any() and x.min() >= -1.7e308 and x.max() <= 1.7e308
+    assert np.isfinite(model.transformer.to_dict()["columns"][0]["params"]["fill"])  # median overflowed
+
+
+@pytest.mark.parametrize(("arrow_type", "hint"), [
+    (pa.float16(), "cast it to float64"),
+    (pa.time64("us"), "cast it to int64"),
+    (pa.duration("s"), "cast it to int64"),
+    (pa.string_view(), "cast it to string"),
+])
+def test_unsupported_scalar_types_are_refused_with_the_fix(arrow_type, hint):
+    """float16 escaped as ArrowNotImplementedError; the others told users to declare a kind."""
+    column = pa.array([1, 2], pa.int64()).cast(arrow_type) if arrow_type != pa.string_view() \
+        else pa.array(["a", "b"], pa.string_view())
+    with pytest.raises(SchemaError, match=f"column 'odd' has Arrow type .*{hint}"):
+        synth_ray.fit(pa.table({"odd": column}))

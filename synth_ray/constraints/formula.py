@@ -4,7 +4,8 @@ The grammar is tiny: numbers, column names, ``+ - * /``, unary minus and
 parentheses. Names are identifiers, or any column name in backquotes
 (`` `unit price` ``). A formula parses into a small tree that evaluates on numpy
 arrays (vectorized) and lists the columns it reads. Anything else (calls, attributes,
-``**``, comparisons) is refused with the position of the offending text.
+``**``, comparisons) is refused with the position of the offending text, and so is a
+formula too long or too deeply nested to parse without exhausting the stack.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ __all__ = ["Formula", "parse_formula"]
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
                     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|`(?P<quoted>[^`]+)`|(?P<op>[-+*/()]))")
 _OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}
+# Bounds that keep parsing and evaluation (both recursive) far from Python's recursion limit.
+_MAX_TOKENS = 256
+_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,11 @@ class _Parser:
             token = match.group(kind)
             self.tokens.append(("name" if kind == "quoted" else kind, token, match.start(kind)))
             position = match.end()
+        if len(self.tokens) > _MAX_TOKENS:
+            raise ConfigError(f"formula {text[:40]!r}... has {len(self.tokens)} tokens, more than "
+                              f"{_MAX_TOKENS}; split it, or compute the column before fitting")
         self.index = 0
+        self.depth = 0
         self.columns: list[str] = []
 
     def _peek(self) -> tuple[str, str, int] | None:
@@ -129,13 +137,20 @@ class _Parser:
         kind, text, _ = token
         self.index += 1
         if kind == "number":
+            if not np.isfinite(float(text)):
+                self.index -= 1
+                raise self._fail("a number too large for float64")
             return _Node(op="num", value=float(text))
         if kind == "name":
             if text not in self.columns:
                 self.columns.append(text)
             return _Node(op="col", name=text)
         if text == "(":
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise self._fail(f"parentheses nested more than {_MAX_DEPTH} deep")
             node = self._expression()
+            self.depth -= 1
             closing = self._peek()
             if closing is None or closing[:2] != ("op", ")"):
                 raise self._fail("expected ')'")
@@ -149,4 +164,7 @@ def parse_formula(text: str) -> Formula:
     """Parse ``text`` (e.g. ``"price * quantity"``), refusing anything but arithmetic."""
     if not isinstance(text, str):
         raise ConfigError(f"a formula must be text such as 'price * quantity', got {text!r}")
+    if len(text) > _MAX_TOKENS * 16:  # refused before tokenizing: no formula this long is meant
+        raise ConfigError(f"formula {text[:40]!r}... is {len(text):,} characters long, more than "
+                          f"{_MAX_TOKENS * 16:,}; compute the column before fitting")
     return _Parser(text).parse()

@@ -76,12 +76,12 @@ def _to_float(column: pa.ChunkedArray, name: str) -> np.ndarray:
             return np.full(len(column), np.nan)
         if pa.types.is_timestamp(dtype):
             scale = _SECONDS_PER_UNIT[dtype.unit]
-            column = pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), scale)
+            column = pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64(), safe=False), scale)
         elif pa.types.is_date32(dtype):
             column = pc.multiply(pc.cast(pc.cast(column, pa.int32()), pa.float64()), 86_400.0)
         elif pa.types.is_date64(dtype):
-            column = pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), 1e3)
-        values = pc.fill_null(pc.cast(column, pa.float64()), np.nan)
+            column = pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64(), safe=False), 1e3)
+        values = pc.fill_null(pc.cast(column, pa.float64(), safe=False), np.nan)  # ints > 2**53 round
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaError(
             f"column {name!r} is continuous in the metadata but its {dtype} values cannot be read "

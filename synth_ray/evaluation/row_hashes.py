@@ -26,11 +26,11 @@ def _value_hashes(values: pa.Array) -> np.ndarray:
 
     dtype = values.type
     if pa.types.is_dictionary(dtype):
-        codes = pc.fill_null(values.indices, 0).to_numpy(zero_copy_only=False)
-        hashed = _value_hashes(values.dictionary)[codes]
+        codes = pc.fill_null(values.indices, len(values.dictionary)).to_numpy(zero_copy_only=False)
+        hashed = np.append(_value_hashes(values.dictionary), _NULL)[codes]  # nulls: the last slot
     else:
         if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
-            array = pc.fill_null(pc.cast(values, pa.float64()), 0.0).to_numpy()
+            array = pc.fill_null(pc.cast(values, pa.float64(), safe=False), 0.0).to_numpy()
         elif pa.types.is_temporal(dtype):
             as_int = pa.int32() if dtype.bit_width == 32 else pa.int64()  # date32, time32
             array = pc.fill_null(pc.cast(values, as_int), 0).to_numpy().astype(np.int64)

@@ -85,7 +85,24 @@ def _quantile_table(values: np.ndarray) -> np.ndarray:
     pos = special.ndtr(np.linspace(-_GRID_Z, _GRID_Z, _GRID_POINTS)) * (len(ordered) - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
+    weight = pos - lo
+    with np.errstate(over="ignore", invalid="ignore"):
+        table = ordered[lo] + weight * (ordered[hi] - ordered[lo])
+    # Values near the float64 limit overflow the difference: the weighted mean cannot.
+    return np.where(np.isfinite(table), table, ordered[lo] * (1 - weight) + ordered[hi] * weight)
+
+
+def _slopes(table: np.ndarray) -> tuple[np.ndarray, int]:
+    """``table[i + 1] - table[i]`` (a 0 after the last point) as ``parts`` equal parts.
+
+    A step from -1.7e308 to 1.7e308 overflows to inf (and ``0 * inf`` is NaN): such a
+    column's steps are kept as two halves, each finite, added one after the other.
+    """
+    with np.errstate(over="ignore"):
+        slopes = np.append(np.diff(table), 0.0)
+    if np.isfinite(slopes).all():
+        return slopes, 1
+    return np.append(np.diff(table / 2.0), 0.0), 2
 
 
 def _normal_scores(values: np.ndarray) -> np.ndarray:
@@ -144,8 +161,8 @@ class GaussianCopula(Generator):
         self.cholesky = cholesky
         self.tables = dict(tables)  # continuous: quantile table; discrete/null: thresholds
         self._cholesky32 = cholesky.astype(np.float32)
-        self._slopes = {  # table[i + 1] - table[i], with a 0 after the last point
-            c.name: np.append(np.diff(self.tables[f"{c.name}/value"]), 0.0)
+        self._slopes = {  # table[i + 1] - table[i] (in parts near float64's edge), 0 after the last
+            c.name: _slopes(self.tables[f"{c.name}/value"])
             for c in self.columns if c.type is ModelColumnType.CONTINUOUS
         }
         kinds = {c.name: c.type.value for c in self.columns}
@@ -189,7 +206,7 @@ class GaussianCopula(Generator):
                 thresholds, null_scores = _discrete_thresholds(frame.nulls[col.name].astype(np.intp), 2)
                 tables[f"{col.name}/null"] = thresholds
                 nulls.append(null_scores)
-        matrix = np.array([scores[c.name] for c in columns] + nulls)
+        matrix = np.array([scores[c.name] for c in columns] + nulls).reshape(-1, frame.n_rows)
         return cls(columns=columns, cholesky=cls._cholesky(matrix, seed), tables=tables)
 
     @staticmethod
@@ -258,7 +275,7 @@ class GaussianCopula(Generator):
             if kind == "null":
                 frame.nulls[name] = row > table[0]
             elif kind == "continuous":
-                frame.values[name] = self._lookup(row, table, self._slopes[name])
+                frame.values[name] = self._lookup(row, table, *self._slopes[name])
             else:
                 position = np.searchsorted(table, row, side="right")
                 frame.values[name] = self.tables[f"{name}/codes"][position]
@@ -283,7 +300,7 @@ class GaussianCopula(Generator):
         return out
 
     @staticmethod
-    def _lookup(z: np.ndarray, table: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    def _lookup(z: np.ndarray, table: np.ndarray, slopes: np.ndarray, parts: int) -> np.ndarray:
         """Quantile table at ``z`` by linear interpolation on the uniform grid (in place on z)."""
         scale = np.float32((_GRID_POINTS - 1) / (2 * _GRID_Z))
         z += np.float32(_GRID_Z)
@@ -292,7 +309,9 @@ class GaussianCopula(Generator):
         idx = z.astype(np.intp)
         z -= idx
         out = table[idx]
-        out += z * slopes[idx]
+        step = z * slopes[idx]
+        for _ in range(parts):
+            out += step
         return out
 
     def config(self) -> dict[str, Any]:

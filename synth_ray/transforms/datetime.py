@@ -3,7 +3,8 @@
 A column of whole days becomes "days since the earliest value", a column of whole
 seconds "seconds since the earliest value", and so on. Models then learn on small
 exact numbers, and the way back (round, multiply, add the origin) restores every
-in-range value exactly, at the column's unit and time zone.
+in-range value exactly, at the column's unit and time zone. Offsets are unsigned: a
+nanosecond column spanning 1678 to 2261 is more than int64 can count from its origin.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from synth_ray.transforms.base import ColumnTransform
 from synth_ray.transforms.model_frame import ModelColumn, ModelColumnType
+from synth_ray.transforms.numerical import to_integers
 
 __all__ = ["DatetimeTransform"]
 
@@ -39,6 +41,21 @@ def _as_int64(values: pa.Array) -> pa.Array:
     return values.cast(pa.int64())
 
 
+def _unsigned(ints: np.ndarray | int) -> Any:
+    """int64 values as uint64 bit patterns: differences are then exact modulo 2**64."""
+    if isinstance(ints, int):
+        return np.uint64(ints & 0xFFFF_FFFF_FFFF_FFFF)
+    return np.asarray(ints, dtype=np.int64).view(np.uint64)
+
+
+def _signed_offsets(ints: np.ndarray, origin: int) -> np.ndarray:
+    """``ints - origin`` as float64, without int64 overflow (values may precede the origin)."""
+    ahead = ints >= origin
+    forward = (_unsigned(ints) - _unsigned(origin)).astype(np.float64)
+    backward = (_unsigned(origin) - _unsigned(ints)).astype(np.float64)
+    return np.where(ahead, forward, -backward)
+
+
 class DatetimeTransform(ColumnTransform):
     """A ``timestamp`` (naive or tz-aware) or ``date`` column."""
 
@@ -56,14 +73,14 @@ class DatetimeTransform(ColumnTransform):
         """Learn origin (earliest value), precision step and range."""
         ints = _as_int64(values.drop_null()).to_numpy(zero_copy_only=False)
         origin = int(ints.min())
-        offsets = ints - origin
+        offsets = _unsigned(ints) - _unsigned(origin)  # exact: a span may exceed int64
         unit_ns = _NS_PER[_unit(arrow_type)]
         step = 1
         for step_ns in _STEPS_NS:
-            if step_ns % unit_ns == 0 and not np.any(offsets % (step_ns // unit_ns)):
+            if step_ns % unit_ns == 0 and not np.any(offsets % np.uint64(step_ns // unit_ns)):
                 step = step_ns // unit_ns
                 break
-        steps = offsets // step
+        steps = offsets // np.uint64(step)
         return cls(name=name, arrow_type=arrow_type, origin=origin, step=step,
                    max_steps=int(steps.max()), fill=float(np.median(steps)),
                    nullable=values.null_count > 0)
@@ -79,7 +96,7 @@ class DatetimeTransform(ColumnTransform):
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         ints = pc.fill_null(_as_int64(values), self.origin).to_numpy(zero_copy_only=False)
-        x = (ints - self.origin) / self.step
+        x = _signed_offsets(ints, self.origin) / self.step
         if values.null_count == 0:
             return x, None
         mask = np.asarray(values.is_null())
@@ -87,8 +104,10 @@ class DatetimeTransform(ColumnTransform):
 
     def inverse(self, values: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
         """Round to whole steps, clip to the range, rebuild the exact Arrow type."""
-        k = np.clip(np.rint(values), 0, self.max_steps).astype(np.int64)
-        ints = pa.array(self.origin + k * self.step, type=pa.int64(), mask=nulls)
+        k = to_integers(np.rint(values), np.dtype(np.uint64), 0, self.max_steps)
+        with np.errstate(over="ignore"):  # modulo 2**64: back in int64 range by construction
+            ints = (_unsigned(self.origin) + k * np.uint64(self.step)).view(np.int64)
+        ints = pa.array(ints, type=pa.int64(), mask=nulls)
         if pa.types.is_date32(self.arrow_type):
             return ints.cast(pa.int32()).cast(self.arrow_type)
         return ints.cast(self.arrow_type)

@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synth_ray.errors import SamplingError
+from synth_ray.errors import ConfigError, SamplingError
 from synth_ray.transforms.base import GeneratedColumn, GenerationContext
 from synth_ray.transforms.strings import cast_strings
 
-__all__ = ["IdColumn", "permute64"]
+__all__ = ["IdColumn", "holds_chunk_of_keys", "permute64"]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _PREFIXED = re.compile(r"^(.*?)(\d+)$")
@@ -46,6 +46,21 @@ def _hex16(x: np.ndarray) -> np.ndarray:
     return _HEX[digits]
 
 
+def _chunk_rows() -> int:
+    from synth_ray.synthesizer import DEFAULT_CHUNK_ROWS  # the sampling contract's chunk size
+
+    return DEFAULT_CHUNK_ROWS
+
+
+def holds_chunk_of_keys(arrow_type: pa.DataType, start: int) -> bool:
+    """Whether an integer type holds ``start + row`` for every row of a sampling chunk.
+
+    Rows are made a whole chunk at a time (then sliced), so a key column must hold a
+    chunk's keys even when fewer rows are asked for: an int8 or int16 key cannot.
+    """
+    return start + _chunk_rows() - 1 <= int(np.iinfo(arrow_type.to_pandas_dtype()).max)
+
+
 class IdColumn(GeneratedColumn):
     """An integer or string key.
 
@@ -67,6 +82,11 @@ class IdColumn(GeneratedColumn):
         non_null = values.drop_null()
         if pa.types.is_integer(arrow_type):
             start = int(pc.min(non_null).as_py()) if len(non_null) else 0
+            if not holds_chunk_of_keys(arrow_type, start):
+                raise ConfigError(
+                    f"id column {name!r} is {arrow_type} starting at {start}: it cannot hold the "
+                    f"{_chunk_rows():,} unique keys of one sampling chunk; widen its type (e.g. int64) "
+                    "or declare its kind numerical in the table spec")
             return cls(name=name, arrow_type=arrow_type, style="integer", start=start)
         probe = non_null.slice(0, 10_000).cast(pa.string()).to_pylist()
         if probe and all(_UUID.match(v) for v in probe):

@@ -1,7 +1,12 @@
-"""Numbers: float64 in model space; clipped, rounded and re-typed on the way back."""
+"""Numbers: float64 in model space; clipped, rounded and re-typed on the way back.
+
+Integer columns keep their exact bounds as Python ints: ``float(2**63 - 1)`` rounds up to
+``2**63``, which no int64 holds, so the way back clips in integer space after the cast.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,22 +17,23 @@ import pyarrow.compute as pc
 from synth_ray.transforms.base import ColumnTransform
 from synth_ray.transforms.model_frame import ModelColumn, ModelColumnType
 
-__all__ = ["NumericalTransform"]
+__all__ = ["NumericalTransform", "to_integers"]
 
 
 class NumericalTransform(ColumnTransform):
     """An int or float column.
 
-    ``forward`` is exact (ints up to 2**53 are exact in float64). ``inverse`` clips to
-    ``[min, max]``, rounds to ``decimals`` (0 for integers) and casts back to the
-    column's Arrow type, so any in-range value with the column's decimals comes back
-    bit for bit.
+    ``forward`` is exact for ints up to 2**53 (larger ones round to the nearest float64,
+    the model's precision). ``inverse`` clips to ``[min, max]``, rounds to ``decimals``
+    (0 for integers) and casts back to the column's Arrow type, so any in-range value
+    with the column's decimals comes back bit for bit, and no value leaves the real range
+    (int64 and uint64 extremes included).
     """
 
     kind_name = "numerical"
 
-    def __init__(self, *, name: str, arrow_type: pa.DataType, minimum: float, maximum: float,
-                 decimals: int | None, fill: float, nullable: bool) -> None:
+    def __init__(self, *, name: str, arrow_type: pa.DataType, minimum: float | int,
+                 maximum: float | int, decimals: int | None, fill: float, nullable: bool) -> None:
         super().__init__(name=name, arrow_type=arrow_type)
         self.minimum, self.maximum = minimum, maximum
         self.decimals = decimals
@@ -36,7 +42,7 @@ class NumericalTransform(ColumnTransform):
 
     @classmethod
     def fit(cls, *, name: str, arrow_type: pa.DataType, values: pa.Array,
-            minimum: float | None = None, maximum: float | None = None,
+            minimum: float | int | None = None, maximum: float | int | None = None,
             decimals: int | None = None) -> NumericalTransform:
         """Learn range, imputation value and nullability; explicit bounds win."""
         non_null = values.drop_null()
@@ -45,9 +51,10 @@ class NumericalTransform(ColumnTransform):
         hi = maximum if maximum is not None else stats["max"].as_py()
         if pa.types.is_integer(arrow_type):
             decimals = 0
-        median = float(np.median(non_null.to_numpy(zero_copy_only=False)))
-        return cls(name=name, arrow_type=arrow_type, minimum=float(lo), maximum=float(hi),
-                   decimals=decimals, fill=median, nullable=values.null_count > 0)
+        return cls(name=name, arrow_type=arrow_type, minimum=_bound(lo, arrow_type),
+                   maximum=_bound(hi, arrow_type), decimals=decimals,
+                   fill=_median(non_null.cast(pa.float64(), safe=False)),
+                   nullable=values.null_count > 0)
 
     @property
     def model_column(self) -> ModelColumn:
@@ -59,7 +66,7 @@ class NumericalTransform(ColumnTransform):
         """Values as float64, nulls filled with the median and flagged in the mask."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        x = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        x = values.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         if values.null_count == 0:
             return x, None
         mask = np.asarray(values.is_null())
@@ -68,10 +75,13 @@ class NumericalTransform(ColumnTransform):
 
     def inverse(self, values: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
         """Clip, round and cast back; nulls where the mask says."""
-        x = np.clip(values, self.minimum, self.maximum)
+        x = np.clip(values, float(self.minimum), float(self.maximum))
         if self.decimals is not None:
             x = np.round(x, self.decimals)
-        x = x.astype(self.arrow_type.to_pandas_dtype(), copy=False)
+        if pa.types.is_integer(self.arrow_type):
+            x = to_integers(x, np.dtype(self.arrow_type.to_pandas_dtype()), self.minimum, self.maximum)
+        else:
+            x = x.astype(self.arrow_type.to_pandas_dtype(), copy=False)
         return pa.array(x, type=self.arrow_type, mask=nulls)
 
     def params(self) -> dict[str, Any]:
@@ -83,6 +93,39 @@ class NumericalTransform(ColumnTransform):
     def from_params(cls, *, name: str, arrow_type: pa.DataType,
                     params: Mapping[str, Any]) -> NumericalTransform:
         """Rebuild from :meth:`params`."""
-        return cls(name=name, arrow_type=arrow_type, minimum=float(params["min"]),
-                   maximum=float(params["max"]), decimals=params["decimals"],
+        return cls(name=name, arrow_type=arrow_type, minimum=_bound(params["min"], arrow_type),
+                   maximum=_bound(params["max"], arrow_type), decimals=params["decimals"],
                    fill=float(params["fill"]), nullable=bool(params["nullable"]))
+
+
+def _bound(value: float | int, arrow_type: pa.DataType) -> float | int:
+    """An integer column's bound as an exact int (within its type), else a float."""
+    if pa.types.is_integer(arrow_type):
+        info = np.iinfo(arrow_type.to_pandas_dtype())
+        return min(max(int(value) if isinstance(value, int) else math.floor(value + 0.5),
+                       int(info.min)), int(info.max))
+    return float(value)
+
+
+def _median(values: pa.Array) -> float:
+    """The median, finite even when the middle values are near the float64 limit."""
+    x = values.to_numpy(zero_copy_only=False)
+    if not len(x):
+        return 0.0
+    with np.errstate(over="ignore"):
+        median = float(np.median(x))
+    return median if math.isfinite(median) else float(np.quantile(x, 0.5, method="lower"))
+
+
+def to_integers(x: np.ndarray, dtype: np.dtype[Any], lo: float | int, hi: float | int) -> np.ndarray:
+    """Whole float64 values as ``dtype``, clipped to the exact integer bounds ``[lo, hi]``.
+
+    A float at or beyond a bound cannot be cast directly (``2.0**63`` overflows int64), so
+    such values take the bound itself.
+    """
+    low, high = int(lo), int(hi)
+    over, under = x >= float(high), x <= float(low)
+    out = np.where(over | under, 0.0, x).astype(dtype)
+    out[over] = high
+    out[under] = low
+    return out

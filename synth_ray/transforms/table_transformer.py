@@ -42,13 +42,17 @@ def _fit_column(meta: ColumnMetadata, field: pa.Field, values: pa.Array) -> Colu
     if meta.kind is ColumnKind.PII:
         return PiiColumn.fit(values=values, pii_type=meta.pii_type or PiiType.TEXT, **kw)
     if meta.kind is ColumnKind.NUMERICAL:
-        minimum = float(meta.min) if meta.min is not None else None
-        maximum = float(meta.max) if meta.max is not None else None
+        minimum, maximum = _number(meta.min), _number(meta.max)
         return NumericalTransform.fit(values=values, minimum=minimum, maximum=maximum,
                                       decimals=meta.decimals, **kw)
     if meta.kind is ColumnKind.DATETIME:
         return DatetimeTransform.fit(values=values, **kw)
     return CategoricalTransform.fit(values=values, rare_threshold=meta.rare_category_threshold, **kw)
+
+
+def _number(value: float | str | None) -> float | None:
+    """A numerical bound as given (an int stays an exact int: int64 extremes exceed floats)."""
+    return value if value is None or isinstance(value, int | float) else float(value)
 
 
 class TableTransformer:
