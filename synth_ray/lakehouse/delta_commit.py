@@ -8,7 +8,6 @@ version to the new one at once, and a failed job leaves only unreferenced files
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,20 +19,19 @@ from typing import Any
 import pyarrow as pa
 
 from synth_ray.errors import SchemaError
+from synth_ray.lakehouse.delta_stats import file_stats
 from synth_ray.lakehouse.write_errors import write_errors
 
 __all__ = ["DeltaStaging", "commit_parquet_files", "delta_staging"]
 
 
 def _add_action(table: Path, file: Path) -> object:
-    import pyarrow.parquet as pq
     from deltalake.transaction import AddAction
 
     stat = file.stat()
-    rows = pq.ParquetFile(file).metadata.num_rows
     return AddAction(path=file.relative_to(table).as_posix(), size=stat.st_size,
                      partition_values={}, modification_time=int(stat.st_mtime * 1000),
-                     data_change=True, stats=json.dumps({"numRecords": rows}))
+                     data_change=True, stats=file_stats(file))
 
 
 def _check_append_schema(table: Any, rows: Any, root: Path) -> None:
