@@ -81,6 +81,7 @@ def _infer_column(field: pa.Field, values: pa.Array, spec: ColumnSpec | None) ->
     kind, pii_type = _infer_kind(field, values)
     if spec.kind is not None:
         kind, pii_type = spec.kind, spec.pii_type
+        _check_declared_kind(field, kind)
     meta = ColumnMetadata(
         name=field.name,
         kind=kind,
@@ -90,7 +91,37 @@ def _infer_column(field: pa.Field, values: pa.Array, spec: ColumnSpec | None) ->
     )
     meta = _with_statistics(meta, field.type, values)
     overrides = {k: getattr(spec, k) for k in ("min", "max", "decimals") if getattr(spec, k) is not None}
+    if meta.kind is ColumnKind.NUMERICAL:
+        _check_numeric_bounds(field.name, overrides.get("min", meta.min), overrides.get("max", meta.max))
     return meta.with_changes(**overrides) if overrides else meta
+
+
+def _is_text(t: pa.DataType) -> bool:
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _check_declared_kind(field: pa.Field, kind: ColumnKind) -> None:
+    """Refuse an id or pii declaration that the column's type cannot hold (generated values are text)."""
+    t = field.type
+    if kind is ColumnKind.PII and not _is_text(t):
+        raise ConfigError(f"column {field.name!r} is declared pii but holds Arrow type {t}; pii values "
+                          "are generated text: cast the column to string, or declare another kind")
+    if kind is ColumnKind.ID and not (_is_text(t) or pa.types.is_integer(t)):
+        raise ConfigError(f"column {field.name!r} is declared id but holds Arrow type {t}; keys are "
+                          "integers or strings: cast the column, or declare another kind")
+
+
+def _check_numeric_bounds(name: str, lo: object, hi: object) -> None:
+    """A numerical column's bounds (a spec's min/max) must be finite numbers with min <= max."""
+    for key, value in (("min", lo), ("max", hi)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not np.isfinite(value)):
+            raise ConfigError(f"table spec: column {name!r} is numerical, so its {key} must be a finite "
+                              f"number, got {value!r}")
+    if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+        raise ConfigError(f"table spec: column {name!r} has min {lo} > max {hi} (the spec's bound, or "
+                          "the real column's where the spec gives none); fix the spec's min or max")
 
 
 def _infer_kind(field: pa.Field, values: pa.Array) -> tuple[ColumnKind, PiiType | None]:
@@ -178,8 +209,20 @@ def _datetime_statistics(meta: ColumnMetadata, t: pa.DataType, non_null: pa.Arra
     tz = None if pa.types.is_date(t) else t.tz
     if len(non_null) == 0:
         return meta.with_changes(unit=unit, timezone=tz)
-    lo, hi = (pc.min_max(non_null)[k].as_py() for k in ("min", "max"))
-    return meta.with_changes(unit=unit, timezone=tz, min=lo.isoformat(), max=hi.isoformat())
+    lo, hi = (_iso(pc.min_max(non_null)[k]) for k in ("min", "max"))
+    return meta.with_changes(unit=unit, timezone=tz, min=lo, max=hi)
+
+
+def _iso(value: pa.Scalar) -> str:
+    """ISO-8601 text of a date or timestamp; in UTC when its local time leaves years 1-9999.
+
+    9999-12-31T23:00Z is year 10000 in Kolkata, which Python's datetime cannot hold.
+    """
+    try:
+        return str(value.as_py().isoformat())
+    except (OverflowError, ValueError):
+        utc = value.cast(pa.timestamp(value.type.unit)).as_py()  # the same instant, naive UTC
+        return f"{utc.isoformat()}+00:00"
 
 
 def _infer_decimals(values: pa.Array) -> int | None:

@@ -75,9 +75,11 @@ def _from_pandas(df: Any) -> pa.Table:
 
 
 def _nan_to_null(table: pa.Table) -> pa.Table:
-    """Float NaN means 'missing' to pandas users: make it a proper null."""
+    """Float NaN means 'missing' to pandas users: make it a proper null (in dictionaries too)."""
     for i, f in enumerate(table.schema):
-        if pa.types.is_floating(f.type):
+        if pa.types.is_dictionary(f.type) and pa.types.is_floating(f.type.value_type):
+            table = table.set_column(i, f, _dictionary_nan_to_null(table.column(i).combine_chunks()))
+        elif pa.types.is_floating(f.type):
             col = table.column(i)
             if pc.any(pc.is_nan(col)).as_py():
                 mask = pc.fill_null(pc.is_nan(col), False)
@@ -128,3 +130,13 @@ def _unsupported_hint(t: pa.DataType) -> str | None:
     if pa.types.is_string_view(t):
         return "cast it to string"
     return "drop it, or flatten it into scalar columns (strings, numbers) before fitting"
+
+
+def _dictionary_nan_to_null(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """Entries pointing at a NaN of the dictionary become null (the dictionary is kept)."""
+    nan_codes = pc.indices_nonzero(pc.fill_null(pc.is_nan(array.dictionary), False))
+    if len(nan_codes) == 0:
+        return array
+    hit = pc.fill_null(pc.is_in(array.indices, value_set=nan_codes.cast(array.indices.type)), False)
+    indices = pc.if_else(hit, pa.scalar(None, array.indices.type), array.indices)
+    return pa.DictionaryArray.from_arrays(indices, array.dictionary, ordered=array.type.ordered)

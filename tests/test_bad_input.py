@@ -5,6 +5,8 @@ One test per case listed in the foundation issue (section 8).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -215,3 +217,45 @@ def test_unsupported_scalar_types_are_refused_with_the_fix(arrow_type, hint):
         else pa.array(["a", "b"], pa.string_view())
     with pytest.raises(SchemaError, match=f"column 'odd' has Arrow type .*{hint}"):
         synth_ray.fit(pa.table({"odd": column}))
+
+
+def test_nan_inside_a_float_dictionary_is_null():
+    """A pandas category column of floats with NaN raised KeyError: nan (NaN is null everywhere)."""
+    frame = pd.DataFrame({"c": pd.Categorical([1.5, np.nan, 2.5, 1.5] * 10)})
+    table = pa.table({"c": pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 0] * 10, pa.int8()),
+                                                          pa.array([1.5, np.nan, 2.5]))})
+    for data in (table, frame):
+        model = synth_ray.fit(data, spec={"rare_category_threshold": 0}, seed=0)
+        assert model.metadata["c"].null_fraction == 0.25
+        fake = model.sample_arrow(400, seed=0)["c"]
+        assert set(fake.to_pylist()) == {1.5, 2.5, None}
+
+
+@pytest.mark.parametrize(("arrow_type", "declared", "expected"), [
+    (pa.bool_(), {"kind": "id"}, "declared id but holds Arrow type bool; keys are integers or strings"),
+    (pa.float64(), {"kind": "id"}, "declared id but holds Arrow type double"),
+    (pa.int64(), {"kind": "pii", "pii_type": "email"}, "declared pii but holds Arrow type int64"),
+    (pa.date32(), {"kind": "pii", "pii_type": "phone"}, "declared pii but holds Arrow type date32"),
+    (pa.int64(), {"min": "abc"}, "numerical, so its min must be a finite number, got 'abc'"),
+    (pa.int64(), {"max": float("nan")}, "numerical, so its max must be a finite number, got nan"),
+    (pa.float64(), {"min": 5, "max": 1}, "has min 5 > max 1"),
+    (pa.float64(), {"min": 5}, r"has min 5 > max 1\.0 \(the spec's bound, or the real column's"),
+])
+def test_spec_declarations_the_column_cannot_hold_are_refused_by_name(arrow_type, declared, expected):
+    """These escaped as ArrowInvalid/ValueError at sampling or fit, or made a constant column."""
+    values = pa.array([1, 0, 1, 0], pa.int32() if arrow_type == pa.date32() else pa.int64())
+    table = pa.table({"c": values.cast(arrow_type)})
+    with pytest.raises(ConfigError, match=f"column 'c' .*{expected}"):
+        synth_ray.fit(table, spec={"columns": {"c": declared}})
+
+
+def test_timestamps_whose_local_time_leaves_year_9999_are_learned():
+    """9999-12-31 18:30Z is year 10000 in Kolkata: reading the range raised OverflowError."""
+    when = [dt.datetime(9999, 12, 31, 18, 30, tzinfo=dt.UTC), dt.datetime(2000, 1, 1, tzinfo=dt.UTC)]
+    table = pa.table({"t": pa.array(when * 5, pa.timestamp("s", tz="Asia/Kolkata"))})
+    model = synth_ray.fit(table, seed=0)
+    assert model.metadata["t"].max == "9999-12-31T18:30:00+00:00"  # the instant, in UTC
+    assert model.metadata["t"].min == "2000-01-01T05:30:00+05:30"
+    fake = model.sample_arrow(100, seed=0)
+    got = fake["t"].cast(pa.int64()).to_numpy()  # as_py() cannot hold year 10000 in Kolkata
+    assert fake.schema == table.schema and got.min() >= 946_684_800 and got.max() <= 253_402_281_000

@@ -126,8 +126,12 @@ def string_column(draw: st.DrawFn, rng: np.random.Generator, n: int) -> pa.Array
 @st.composite
 def dictionary_column(draw: st.DrawFn, rng: np.random.Generator, n: int) -> pa.Array:
     """A pandas-category-like column, possibly with unused and integer categories."""
-    if draw(st.booleans()):
+    values = draw(st.sampled_from(["int", "float", "text"]))
+    if values == "int":
         dictionary = pa.array(draw(st.lists(st.integers(-5, 5), min_size=1, max_size=5, unique=True)))
+    elif values == "float":  # NaN inside a dictionary is null too
+        dictionary = pa.array(draw(st.lists(st.sampled_from([0.5, -1.0, 1e300, math.nan]), min_size=1,
+                                            max_size=4, unique=True)))
     else:
         dictionary = pa.array(draw(st.lists(st.text(max_size=5), min_size=1, max_size=5, unique=True)))
     used = draw(st.integers(1, len(dictionary)))

@@ -118,12 +118,12 @@ def _median(values: pa.Array) -> float:
 
 
 def to_integers(x: np.ndarray, dtype: np.dtype[Any], lo: float | int, hi: float | int) -> np.ndarray:
-    """Whole float64 values as ``dtype``, clipped to the exact integer bounds ``[lo, hi]``.
+    """Whole float64 values as ``dtype``, clipped to the whole numbers in ``[lo, hi]``.
 
     A float at or beyond a bound cannot be cast directly (``2.0**63`` overflows int64), so
     such values take the bound itself.
     """
-    low, high = int(lo), int(hi)
+    low, high = math.ceil(lo), math.floor(hi)  # the whole numbers inside a fractional bound
     over, under = x >= float(high), x <= float(low)
     out = np.where(over | under, 0.0, x).astype(dtype)
     out[over] = high
