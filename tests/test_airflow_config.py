@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -166,7 +167,8 @@ def test_parquet_publish_overwrite_and_idempotent_append(tmp_path):
             "format": "parquet", "path": str(tmp_path / "out")}}, f"{mode}.yaml"))
 
     first = publish(config("overwrite"), staging=stage(tmp_path / "s1", [1, 2]), run="r1", seed=0)
-    assert (first.rows, first.already_published) == (2, False) and not (tmp_path / "s1").exists()
+    assert (first.rows, first.already_published) == (2, False)
+    assert list((tmp_path / "s1").glob("*.parquet"))  # linked, not moved: a killed publish can be retried
     append = config("append")
     publish(append, staging=stage(tmp_path / "s2", [3]), run="r2", seed=0)
     again = publish(append, staging=stage(tmp_path / "s3", [3]), run="r2", seed=0)
@@ -195,7 +197,9 @@ def test_a_retry_after_a_successful_publish_reports_the_table(tmp_path):
 
     config = load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": str(tmp_path / "t")}}))
     done = publish(config, staging=stage(tmp_path / "s", [1, 2]), run="r1", seed=0)
-    assert (done.version, done.rows) == (0, 2) and not list((tmp_path / "s").glob("*.parquet"))
+    assert (done.version, done.rows) == (0, 2) and list((tmp_path / "s").glob("*.parquet"))  # linked
+    shutil.rmtree(tmp_path / "s")  # what publish_step does after a publish that succeeded
+    (tmp_path / "s").mkdir()
     retry = publish(config, staging=tmp_path / "s", run="r1", seed=0)  # the staged files are in the table
     assert retry.already_published and retry.version == 0
     assert DeltaTable(str(tmp_path / "t")).transaction_version("synth-ray:orders:r1") == 1
