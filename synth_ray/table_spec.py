@@ -134,6 +134,10 @@ def load_table_spec(source: str | Path | Mapping[str, Any] | TableSpec | None) -
         return source or TableSpec()
     if isinstance(source, Mapping):
         return TableSpec.from_dict(source)
+    if not isinstance(source, (str, Path)):
+        raise ConfigError(f"a table spec must be a path to a YAML/JSON file, a dict or a TableSpec, "
+                          f"got {type(source).__name__} {source!r}; e.g. spec={{'columns': "
+                          "{'price': {'kind': 'numerical'}}}")
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8")
