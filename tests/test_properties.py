@@ -325,13 +325,7 @@ def test_neural_models_fit_and_sample_any_table_or_name_the_column(model: str, c
     check_fit_then_sample(case, model=model, options=NEURAL[model], rows=7, round_trip=False)
 
 
-CTGAN_NOTHING_TO_LEARN = pytest.mark.xfail(
-    strict=True, raises=RuntimeError,
-    reason="known bug, reported (synth_ray/models/neural is another engineer's): CTGAN fails with a "
-           "torch RuntimeError 'cannot reshape tensor of 0 elements' when no column is learned")
-
-
-@pytest.mark.parametrize("model", [pytest.param("ctgan", marks=CTGAN_NOTHING_TO_LEARN), "tvae"])
+@pytest.mark.parametrize("model", ["ctgan", "tvae"])
 def test_neural_models_with_nothing_to_learn(model: str) -> None:
     """Found by the property above: only id, pii and all-null columns leave the network no input."""
     table = pa.table({"id": pa.array(range(20), pa.int64()), "empty": pa.nulls(20, pa.float64())})

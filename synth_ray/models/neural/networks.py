@@ -102,7 +102,7 @@ class PacCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One score per pack; ``x`` has ``pac * packs`` rows."""
-        return self.body(x.reshape(-1, self.packed_dim))
+        return self.body(x.reshape(x.shape[0] // self.pac, self.packed_dim))  # also for 0 columns
 
 
 def recalibrate_batchnorm(module: nn.Module, batches: Iterable[torch.Tensor]) -> None:
