@@ -79,7 +79,8 @@ def _privacy_summary(result: Any) -> dict[str, Any]:
 
 
 def write_quality_report(config: TableConfig, *, real: pa.Table, synthetic: pa.Table, metadata: Any,
-                         run: Mapping[str, Any], holdout: pa.Table | None = None) -> dict[str, Any]:
+                         run: Mapping[str, Any], holdout: pa.Table | None = None,
+                         training_privacy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate ``synthetic`` against ``real``; write ``report.html``, ``metrics.json``, ``run.json``.
 
     Args:
@@ -89,6 +90,8 @@ def write_quality_report(config: TableConfig, *, real: pa.Table, synthetic: pa.T
         metadata: the model's metadata.
         run: what the run published (version, rows, seed, holdout, gate privacy...).
         holdout: real rows the model never saw: the report's privacy verdicts need them.
+        training_privacy: the differential-privacy record of the fit (budget spent,
+            settings), shown in the report; None when the model was not fitted with DP.
 
     Returns the summary also written to ``run.json`` (paths, verdict, quality score, privacy).
     """
@@ -100,11 +103,12 @@ def write_quality_report(config: TableConfig, *, real: pa.Table, synthetic: pa.T
     result = evaluate(real, _aligned(synthetic, real.schema), metadata, holdout=holdout,
                       settings={"seed": 0, "fidelity_rows": REPORT_ROWS})
     html = write_html(result, folder / "report.html", real_name=config.source.uri,
-                      synthetic_name=config.target.uri)
+                      synthetic_name=config.target.uri, training_privacy=training_privacy)
     _write_text(folder / "metrics.json", result.to_json() + "\n")
     summary = {**run, "report": str(html), "metrics": str(folder / "metrics.json"),
                "verdict": result.verdict.value, "quality": round(float(result.quality.score), 4),
                "sections": {k: v.value for k, v in result.section_verdicts().items()},
-               "privacy": _privacy_summary(result)}
+               "privacy": _privacy_summary(result),
+               **({"differential_privacy": dict(training_privacy)} if training_privacy else {})}
     _write_text(folder / "run.json", json.dumps(summary, indent=2, default=str) + "\n")
     return summary

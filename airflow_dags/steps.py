@@ -122,11 +122,13 @@ def report_step(config: TableConfig, *, run: str, published: dict[str, Any]) -> 
     from airflow_dags.report import read_gate_record, read_published, write_quality_report
     from synth_ray.synthesizer import Synthesizer
 
-    metadata = Synthesizer.load(model_dir(config)).metadata
+    model = Synthesizer.load(model_dir(config))
     synthetic = read_published(config, published.get("version"))
     split = holdout_split(config)
     gate = read_gate_record(gate_record(config, run))
     summary = {**published, "seed": derive_seed(config, run), "holdout": split.summary(),
                "gate_privacy": gate.get("privacy")}
-    return write_quality_report(config, real=split.training, synthetic=synthetic, metadata=metadata,
-                                holdout=split.holdout if split.holdout.num_rows else None, run=summary)
+    return write_quality_report(config, real=split.training, synthetic=synthetic,
+                                metadata=model.metadata, run=summary,
+                                holdout=split.holdout if split.holdout.num_rows else None,
+                                training_privacy=getattr(model.generator, "privacy", None))

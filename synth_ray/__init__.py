@@ -16,12 +16,14 @@ if TYPE_CHECKING:
     from synth_ray.datasets import load_dataset
     from synth_ray.errors import (
         ArtifactError,
+        ConcurrentWriteError,
         ConfigError,
         DataError,
         InputFormatError,
         MissingExtraError,
         SamplingError,
         SchemaError,
+        StorageFullError,
         SynthRayError,
     )
     from synth_ray.evaluation.evaluate import EvaluationResult, evaluate
@@ -48,8 +50,8 @@ _EXPORTS = {
     "EvaluationSettings": "synth_ray.evaluation.settings",
     "load_dataset": "synth_ray.datasets",
     **{name: "synth_ray.errors" for name in (
-        "ArtifactError", "ConfigError", "DataError", "InputFormatError", "MissingExtraError",
-        "SamplingError", "SchemaError", "SynthRayError")},
+        "ArtifactError", "ConcurrentWriteError", "ConfigError", "DataError", "InputFormatError",
+        "MissingExtraError", "SamplingError", "SchemaError", "StorageFullError", "SynthRayError")},
 }
 
 __all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
@@ -58,7 +60,8 @@ __all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
     "load_table_spec", "read_table", "write_table", "QualityScore", "quality_score",
     "evaluate", "EvaluationResult", "EvaluationSettings",
     "load_dataset", "ArtifactError", "ConfigError", "DataError", "InputFormatError",
-    "MissingExtraError", "SamplingError", "SchemaError", "SynthRayError",
+    "MissingExtraError", "SamplingError", "SchemaError", "SynthRayError", "ConcurrentWriteError",
+    "StorageFullError",
 ]
 
 

@@ -236,3 +236,31 @@ def test_targets_outside_the_allowed_roots_are_refused(tmp_path, monkeypatch):
                              roots=f"{lake}{os.pathsep}{outside}").target.path == outside / "t"
     monkeypatch.delenv("SYNTH_RAY_ALLOWED_ROOTS")
     assert load_table_config(write(tmp_path, {**BASE, "target": {"format": "delta", "path": str(outside / "t")}}))
+
+
+def test_refresh_report_shows_the_differential_privacy_record(tmp_path, monkeypatch):
+    """A DP-fitted generator's budget reaches the refresh's HTML report and run.json."""
+    import json
+
+    import synth_ray
+    from airflow_dags.report import write_quality_report
+
+    monkeypatch.chdir(tmp_path)
+    config = load_table_config(write(tmp_path, BASE))
+    real = pa.table({"x": [float(i % 17) for i in range(300)], "c": ["a", "b", "c"] * 100})
+    synth = synth_ray.fit(real, seed=0)
+    record = {"epsilon": 2.91, "target_epsilon": 3.0, "delta": 1e-5, "noise_multiplier": 1.7,
+              "max_grad_norm": 1.0, "sample_rate": 0.01, "steps": 1200, "accountant": "rdp",
+              "spent_delta": 1e-5, "unit": "row", "adjacency": "add or remove one row",
+              "mechanism": "DP-SGD (opacus DPOptimizer, Poisson sampling)"}
+    summary = write_quality_report(config, real=real, synthetic=synth.sample_arrow(300, seed=1),
+                                   metadata=synth.metadata, run={"run": "r1"},
+                                   training_privacy=record)
+    html = Path(summary["report"]).read_text(encoding="utf-8")
+    assert "Differential privacy of the generator" in html and "2.91" in html
+    stored = json.loads((config.target.report_dir / "run.json").read_text(encoding="utf-8"))
+    assert stored["differential_privacy"]["epsilon"] == 2.91
+    plain = write_quality_report(config, real=real, synthetic=synth.sample_arrow(300, seed=1),
+                                 metadata=synth.metadata, run={"run": "r2"})
+    assert "differential_privacy" not in plain
+    assert "Differential privacy" not in Path(plain["report"]).read_text(encoding="utf-8")
