@@ -23,6 +23,7 @@ partitioning, as ``DataFrame.sample`` is.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -89,7 +90,8 @@ def _verified_spec(df: DataFrame, sample: pa.Table, spec: TableSpec, profile: Ta
             numeric = pa.types.is_integer(sample.schema.field(column.name).type)
             kind = ColumnKind.NUMERICAL if numeric else ColumnKind.CATEGORICAL
             demoted[column.name] = ColumnSpec(kind=kind)
-    return TableSpec(columns={**spec.columns, **demoted}) if demoted else spec
+    # replace(), not a new TableSpec: the spec's constraints and rare-category k must survive.
+    return dataclasses.replace(spec, columns={**spec.columns, **demoted}) if demoted else spec
 
 
 def _iso(value: Any) -> str | None:

@@ -68,12 +68,18 @@ def test_rare_categories_ranges_and_false_keys_come_from_the_whole_table(spark):
     day[99] = dt.date(2019, 6, 1)
     table = pa.table({"customer_id": ids, "colour": colour, "day": pa.array(day, pa.date32()),
                       "x": rng.normal(size=n)})
-    model = fit_dataframe(spark.createDataFrame(table.to_pandas()), max_rows=200, seed=1)
+    frame = spark.createDataFrame(table.to_pandas())
+    # Rare-category protection off, to see that categories are counted over the whole table.
+    model = fit_dataframe(frame, max_rows=200, seed=1, spec={"rare_category_threshold": 0})
     assert model.metadata["customer_id"].kind is ColumnKind.NUMERICAL  # duplicated: not a key
     assert model.metadata["colour"].n_categories == 3
     colour_params = next(c for c in model.transformer.columns if c.name == "colour").params()
     assert colour_params["categories"][2] == "ultraviolet"  # least frequent last
     assert colour_params["counts"][-1] == 1 and sum(colour_params["counts"]) == n
+    # By default (k = 5) the value seen once is protected, from the whole table's count too.
+    protected = fit_dataframe(frame, max_rows=200, seed=1)
+    params = next(c for c in protected.transformer.columns if c.name == "colour").params()
+    assert "ultraviolet" not in params["categories"] and params["categories"][2] == "_RARE_"
     assert model.metadata["day"].min == "2019-06-01"
     days = model.sample_arrow(5_000, seed=2)["day"]
     assert pc.min(days).as_py() >= dt.date(2019, 6, 1) and pc.max(days).as_py() <= max(day)
