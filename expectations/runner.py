@@ -38,9 +38,12 @@ def _batch_definition(context: Any, engine: str) -> Any:
         source = None
     except Exception:  # GX raises its own DataContextError subclasses for a missing name
         source = None
-    if source is None:
-        source = (context.data_sources.add_spark(name) if engine == "spark"
-                  else context.data_sources.add_pandas(name))
+    if engine == "spark" and (source is None or source.persist):
+        # GX would persist() the batch: caching 10,000,000 rows cost more than every
+        # expectation's query together, and the summary reads Parquet no slower than the cache.
+        source = context.data_sources.add_or_update_spark(name, persist=False)
+    elif source is None:
+        source = context.data_sources.add_pandas(name)
     try:
         asset = source.get_asset(_ASSET)
     except LookupError:

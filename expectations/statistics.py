@@ -36,9 +36,11 @@ from synth_ray.reference_profile import (
     salt_hashes,
 )
 
-__all__ = ["BatchSummary", "association", "copy_count", "ks_distance", "summarize", "tv_distance"]
+__all__ = ["BatchSummary", "association", "copy_count", "ks_distance", "summarize", "summarized_columns",
+           "tv_distance"]
 
 _CHUNK_ROWS = 1_000_000
+_LOW_BITS_SLOTS = 1 << 20  # copy check's pre-filter: one flag per value of a hash's low 20 bits
 
 
 def _pair_key(first: str, second: str) -> str:
@@ -151,6 +153,26 @@ def _summarize_pairs(out: BatchSummary, table: pa.Table, profile: ReferenceProfi
             out.joint[key] = Counter({f"{i},{j}": int(n) for (i, j), n in zip(cells, counts, strict=True)})
 
 
+def summarized_columns(profile: ReferenceProfile) -> list[str]:
+    """The columns a summary reads, in the table's order.
+
+    Those with a distribution (continuous or categorical reference), in a reference pair,
+    or hashed for the copy check. The others (id, pii and all-null columns) are checked by
+    GX's own expectations only: leaving them out keeps them off the Spark-to-Python path.
+    """
+    wanted = {n for p in profile.pairs for n in (p.first, p.second)}
+    wanted |= set(profile.row_hashes.columns) if profile.row_hashes is not None else set()
+    return [name for name, ref in profile.columns.items()
+            if ref.continuous is not None or ref.categorical is not None or name in wanted]
+
+
+def _hashable(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Strings dictionary-encoded: they hash alike, with one hash per distinct value."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return pc.dictionary_encode(values)
+    return values
+
+
 def copy_count(table: pa.Table, profile: ReferenceProfile) -> int:
     """Rows of ``table`` whose salted hash over the learned columns is a training row's.
 
@@ -169,11 +191,18 @@ def copy_count(table: pa.Table, profile: ReferenceProfile) -> int:
         target = profile.arrow_schema.field(name).type
         with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             values = values.cast(target) if str(values.type) != type_text else values
-        columns.append(values)
+        columns.append(_hashable(values))
     hashed = salt_hashes(row_hashes(pa.table(dict(zip(ref.columns, columns, strict=True))),
                                     list(ref.columns)), ref.salt)
-    position = np.minimum(np.searchsorted(ref.hashes, hashed), max(len(ref.hashes) - 1, 0))
-    return int((ref.hashes[position] == hashed).sum()) if len(ref.hashes) else 0
+    if not len(ref.hashes):
+        return 0
+    # Most rows copy nothing: a table of the training hashes' low bits rules them out in one
+    # lookup; only the few left are searched for exactly.
+    seen = np.zeros(_LOW_BITS_SLOTS, dtype=bool)
+    seen[ref.hashes & np.uint64(_LOW_BITS_SLOTS - 1)] = True
+    candidates = hashed[seen[hashed & np.uint64(_LOW_BITS_SLOTS - 1)]]
+    position = np.minimum(np.searchsorted(ref.hashes, candidates), len(ref.hashes) - 1)
+    return int((ref.hashes[position] == candidates).sum())
 
 
 def summarize(table: pa.Table, profile: ReferenceProfile) -> BatchSummary:
@@ -186,7 +215,7 @@ def summarize(table: pa.Table, profile: ReferenceProfile) -> BatchSummary:
 
 def _summarize_chunk(table: pa.Table, profile: ReferenceProfile) -> BatchSummary:
     out = BatchSummary(rows=table.num_rows)
-    for name in profile.columns:
+    for name in summarized_columns(profile):
         if name not in table.column_names:
             out.errors[name] = "the column is missing"
             continue

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ from synth_ray.errors import MissingExtraError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["LOCAL_MASTER", "get_spark", "import_pyspark", "local_spark_environment"]
+__all__ = ["LOCAL_MASTER", "get_spark", "import_pyspark", "local_spark_environment", "temporary_conf"]
 
 LOCAL_MASTER = "local[*,4]"  # every core; a failed task is retried up to 3 times, as on a cluster
 
@@ -67,3 +69,17 @@ def get_spark(*, master: str | None = None, app_name: str = "synth-ray") -> tupl
     elif not os.environ.get("SPARK_REMOTE"):
         builder = builder.master(LOCAL_MASTER)
     return builder.getOrCreate(), True
+
+
+@contextmanager
+def temporary_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """Set a runtime SQL conf of ``spark`` inside the block; restore (or unset) it afterwards."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)

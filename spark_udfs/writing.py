@@ -64,15 +64,10 @@ def _local_path(path: str | Path) -> Path:
 @contextmanager
 def _microsecond_timestamps(spark: SparkSession) -> Iterator[None]:
     """Parquet timestamps as INT64 microseconds (Spark's default, INT96, is legacy in Delta)."""
-    before = spark.conf.get(_TIMESTAMP_TYPE, None)
-    spark.conf.set(_TIMESTAMP_TYPE, "TIMESTAMP_MICROS")
-    try:
+    from spark_udfs.session import temporary_conf
+
+    with temporary_conf(spark, _TIMESTAMP_TYPE, "TIMESTAMP_MICROS"):
         yield
-    finally:
-        if before is None:
-            spark.conf.unset(_TIMESTAMP_TYPE)
-        else:
-            spark.conf.set(_TIMESTAMP_TYPE, before)
 
 
 def _spark_write_parquet(df: DataFrame, folder: Path) -> list[Path]:
