@@ -119,8 +119,9 @@ def _summarize_column(out: BatchSummary, table: pa.Table, name: str, profile: Re
         x = continuous_values(values, name)
         x = x[~np.isnan(x)]
         points = np.asarray(ref.continuous.points)
-        bins = np.bincount(np.searchsorted(points, x, side="left"), minlength=len(points) + 1)
-        out.below[name] = np.cumsum(bins)[: len(points)].astype(np.int64)
+        # values <= each point: sorting once (numpy's vectorized sort) is several times faster
+        # than a binary search per value
+        out.below[name] = np.searchsorted(np.sort(x), points, side="right").astype(np.int64)
         out.present[name] += len(x)
     elif ref.categorical is not None:
         if pa.types.is_dictionary(values.type):
