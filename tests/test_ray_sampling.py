@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -84,3 +85,37 @@ def test_cli_engine_ray(ray_cluster, mixed_model, tmp_path):
     table = DeltaTable(str(tmp_path / "t")).to_pyarrow_table()
     assert sorted(table.column("order_id").to_pylist()) == sorted(
         mixed_model.sample_arrow(70_000, seed=4).column("order_id").to_pylist())
+
+
+def test_writing_with_every_cpu_held_by_samplers_does_not_deadlock(ray_cluster, mixed_model,
+                                                                   tmp_path):
+    """2 sampling actors on the 2-CPU cluster, and more rows than the executor may buffer.
+
+    Ray Data keeps an actor pool's CPUs until its input is done; a writer task that waited
+    for a CPU would never run, the buffered blocks would hit the budget and sampling would
+    stop: a silent hang (found with 100M rows through ``synth-ray sample --workers 2``).
+    """
+    import threading
+
+    from ray.data import DataContext, ExecutionResources
+
+    from synth_ray.on_ray.sampling import sample_dataset
+    from synth_ray.on_ray.writing import write_dataset
+
+    options = DataContext.get_current().execution_options
+    saved = options.resource_limits
+    options.resource_limits = ExecutionResources(object_store_memory=8 * 2**20)  # a tiny budget
+    rows = 40 * mixed_model.chunk_rows  # ~2.6M rows: far more than 8 MiB of blocks
+    results: list[Any] = []
+    try:
+        for fmt in ("parquet", "delta"):
+            worker = threading.Thread(daemon=True, target=lambda f=fmt: results.append(write_dataset(
+                sample_dataset(mixed_model, rows=rows, seed=3, actors=2),
+                schema=mixed_model.metadata.arrow_schema, path=tmp_path / f, format=f)))
+            worker.start()
+            worker.join(timeout=300)
+            assert not worker.is_alive(), f"the {fmt} write hung with every CPU held by samplers"
+    finally:
+        options.resource_limits = saved
+    assert [r.rows for r in results] == [rows, rows]
+    assert synth_ray.read_table(tmp_path / "parquet").num_rows == rows

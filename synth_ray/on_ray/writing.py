@@ -23,12 +23,19 @@ from synth_ray.lakehouse.writers import WriteResult, delta_schema, parquet_rows,
 
 __all__ = ["write_dataset"]
 
+# Writer tasks reserve no CPU: the sampling actors may hold every CPU of the cluster (2 actors
+# on 2 cores), and a writer that waits for a CPU they never release would deadlock the
+# stream once the object store fills (Ray Data keeps an actor pool's CPUs until its input
+# is done). They still take their share of the cores from the OS; ``concurrency`` bounds them.
+_WRITE_ARGS: dict[str, Any] = {"ray_remote_args": {"num_cpus": 0}, "concurrency": 2}
+
 
 def _write_delta(dataset: Any, schema: pa.Schema, target: Path, mode: str) -> WriteResult:
     stored = delta_schema(schema)
     with delta_staging(target) as staging:  # referenced by the commit, or removed
-        dataset.map_batches(lambda t: t.cast(stored), batch_format="pyarrow",
-                            batch_size=None).write_parquet(str(staging.folder))
+        dataset.map_batches(lambda t: t.cast(stored), batch_format="pyarrow", batch_size=None,
+                            num_cpus=0, concurrency=2).write_parquet(str(staging.folder),
+                                                                     **_WRITE_ARGS)
         files = sorted(staging.folder.glob("*.parquet"))
         version = staging.commit(files, schema=stored, mode=mode)
     return WriteResult(path=target, format=TableFormat.DELTA, rows=parquet_rows(files), version=version)
@@ -36,7 +43,7 @@ def _write_delta(dataset: Any, schema: pa.Schema, target: Path, mode: str) -> Wr
 
 def _write_parquet(dataset: Any, target: Path, mode: str) -> WriteResult:
     with write_errors(target), staged_folder(target) as staging:
-        dataset.write_parquet(str(staging))
+        dataset.write_parquet(str(staging), **_WRITE_ARGS)
         rows = parquet_rows(staging.glob("*.parquet"))
         publish_folder(staging, target, mode=mode)
     return WriteResult(path=target, format=TableFormat.PARQUET, rows=rows)
