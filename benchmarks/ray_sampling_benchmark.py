@@ -19,7 +19,7 @@ Method, on the Gaussian copula fitted on ggplot2/diamonds (53,940 rows):
    --engine ray --workers 2`` as a subprocess, which starts its own local Ray; the peak of
    the summed PSS (proportional set size: shared object-store pages are counted once, not
    once per process that maps them) of the command and every process it started (raylet,
-   GCS, Ray workers), polled every 0.25 s; summed RSS is printed too (an over-count).
+   GCS, Ray workers), polled every 0.5 s; summed RSS is printed too (an over-count).
 
 Usage:
   .venv/bin/python benchmarks/ray_sampling_benchmark.py [--rows 20000000]
@@ -52,7 +52,7 @@ TARGET_SPEEDUP = 1.7
 TARGET_COST_RATIO = 1.2  # "within 20%": Ray's per-row cost at most 1.2x in-process
 TARGET_PEAK_BYTES = 4_000_000_000
 SAMPLE_SEED = 1
-POLL_S = 0.25
+POLL_S = 0.5  # reading every process's smaps for PSS costs CPU: not faster
 MIB = 2**20
 
 
