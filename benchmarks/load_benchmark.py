@@ -31,7 +31,6 @@ import json
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from copula_benchmark import CpuWatch, machine_info
 from machine_load import wait_for_quiet
-from sampling_memory_benchmark import fit_and_save, run_monitored, synth_ray_command
+from sampling_memory_benchmark import (
+    fit_and_save,
+    run_monitored,
+    scratch_workdir,
+    synth_ray_command,
+)
 
 TARGET_PEAK_BYTES = 4_000_000_000  # "under 4 GB", read as 10^9 bytes (the stricter reading)
 SAMPLE_SEED = 1
@@ -158,13 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     machine = machine_info()
-    workdir = Path(tempfile.mkdtemp(prefix="load-", dir=args.tmp_dir))
+    workdir = scratch_workdir("load-", tmp_dir=args.tmp_dir, rows=args.rows)
     try:
-        free = shutil.disk_usage(workdir).free
-        needed = args.rows * 20  # about 10 bytes a row on diamonds, plus margin
-        if free < needed:
-            raise SystemExit(f"{workdir} has {free / 2**30:.1f} GiB free, need about "
-                             f"{needed / 2**30:.1f} GiB")
         fit_and_save(workdir / "model")
         run = run_load(workdir / "model", args.rows, args.engine, workdir)
     finally:

@@ -46,7 +46,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from copula_benchmark import CpuWatch, machine_info
 from machine_load import wait_for_quiet
-from sampling_memory_benchmark import fit_and_save, parquet_rows_and_bytes, synth_ray_command
+from sampling_memory_benchmark import (
+    fit_and_save,
+    parquet_rows_and_bytes,
+    scratch_workdir,
+    synth_ray_command,
+)
 
 TARGET_SPEEDUP = 1.7
 TARGET_COST_RATIO = 1.2  # "within 20%": Ray's per-row cost at most 1.2x in-process
@@ -224,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     machine = machine_info()
-    workdir = Path(tempfile.mkdtemp(prefix="ray-sampling-", dir=args.tmp_dir))
+    workdir = scratch_workdir("ray-sampling-", tmp_dir=args.tmp_dir, rows=args.write_rows)
     try:
         fit_and_save(workdir / "model")
         write = (write_run(workdir / "model", args.write_rows, workdir, args.max_wait)

@@ -257,6 +257,17 @@ def report(mem: InMemory, cli: CliRun, machine: dict[str, Any]) -> list[tuple[bo
     return checks
 
 
+def scratch_workdir(prefix: str, *, tmp_dir: Path | None, rows: int) -> Path:
+    """A new temporary folder for a model and ``rows`` sampled rows; refuse if the disk is short."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_dir))
+    free, needed = shutil.disk_usage(workdir).free, rows * 20  # ~10-16 bytes a row on diamonds
+    if free < needed:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise SystemExit(f"{workdir} has {free / 2**30:.1f} GiB free, need about "
+                         f"{needed / 2**30:.1f} GiB")
+    return workdir
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,13 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     machine = machine_info()
-    workdir = Path(tempfile.mkdtemp(prefix="sampling-memory-", dir=args.tmp_dir))
+    workdir = scratch_workdir("sampling-memory-", tmp_dir=args.tmp_dir, rows=args.rows)
     try:
-        free = shutil.disk_usage(workdir).free
-        needed = args.rows * 20  # about 16 bytes a row on diamonds, plus margin
-        if free < needed:
-            raise SystemExit(f"{workdir} has {free / 2**30:.1f} GiB free, need about "
-                             f"{needed / 2**30:.1f} GiB")
         fit_and_save(workdir / "model")
         cli = cli_sample(workdir / "model", args.rows, workdir)  # first, while we are small
         mem = in_memory(workdir / "model", args.inmem_rows, args.repeats)
