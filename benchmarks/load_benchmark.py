@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from copula_benchmark import CpuWatch, machine_info
+from copula_benchmark import CpuWatch, machine_info, print_targets
 from machine_load import wait_for_quiet
 from sampling_memory_benchmark import (
     fit_and_save,
@@ -144,9 +144,7 @@ def report(run: LoadRun, machine: dict[str, Any]) -> list[tuple[bool, str]]:
          f"peak memory under 4 GB ({TARGET_PEAK_BYTES / MIB:,.0f} MiB): "
          f"{run.peak_rss_mib:,.0f} MiB"),
     ]
-    print("\n## Targets\n")
-    for passed, line in checks:
-        print(f"{'PASS' if passed else 'FAIL'}  {line}")
+    print_targets(checks)
     print(f"time  {run.wall_s:.1f} s for {run.rows:,} rows")
     return checks
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from copula_benchmark import CpuWatch, machine_info
+from copula_benchmark import CpuWatch, machine_info, print_targets
 from machine_load import wait_for_quiet
 from sampling_memory_benchmark import (
     fit_and_save,
@@ -210,9 +210,7 @@ def report(rates: list[Rate], write: WriteRun | None,
              f"{write.rows:,} rows to Parquet through Ray Data, peak memory of all processes "
              f"(PSS) under 4 GB ({TARGET_PEAK_BYTES / MIB:,.0f} MiB): {write.peak_pss_mib:,.0f} MiB"),
         ]
-    print("\n## Targets\n")
-    for passed, line in checks:
-        print(f"{'PASS' if passed else 'FAIL'}  {line}")
+    print_targets(checks)
     return checks
 
 

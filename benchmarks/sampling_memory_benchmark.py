@@ -48,6 +48,7 @@ from copula_benchmark import (
     CpuWatch,
     machine_info,
     phase_peak,
+    print_targets,
     ru_maxrss_mib,
     timed_quietly,
 )
@@ -247,9 +248,7 @@ def report(mem: InMemory, cli: CliRun, machine: dict[str, Any]) -> list[tuple[bo
          f"its rows/s within 20% of the in-memory figure: {cli.rows_per_s:,.0f} vs "
          f"{mem.rows_per_s:,.0f} rows/s (ratio {ratio:.3f}, need >= {TARGET_RATIO})"),
     ]
-    print("\n## Targets\n")
-    for passed, line in checks:
-        print(f"{'PASS' if passed else 'FAIL'}  {line}")
+    print_targets(checks)
     # "The in-memory figure" read as the in-memory target rather than the measured
     # rate: shown for the reader, not judged (the measured rate is the stricter reading).
     print(f"note  against the {IN_MEMORY_TARGET:,} rows/s in-memory target instead: ratio "
