@@ -119,3 +119,73 @@ def test_writing_with_every_cpu_held_by_samplers_does_not_deadlock(ray_cluster, 
         options.resource_limits = saved
     assert [r.rows for r in results] == [rows, rows]
     assert synth_ray.read_table(tmp_path / "parquet").num_rows == rows
+
+
+def in_file_order(folder: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("*.parquet"), key=lambda p: p.name)
+    return pa.concat_tables([pq.read_table(f) for f in files])
+
+
+@pytest.mark.parametrize(("blocks", "actors"), [(1, 1), (2, 2), (7, 2)])
+def test_write_sample_files_hold_local_sampling_row_for_row(ray_cluster, mixed_model, reference,
+                                                            tmp_path, blocks, actors):
+    """The actors write the files themselves; in name order they are ``sample(n, seed)``."""
+    from synth_ray.on_ray.writing import write_sample
+
+    result = write_sample(mixed_model, rows=N, seed=21, path=tmp_path / "pq", format="parquet",
+                          blocks=blocks, actors=actors)
+    assert result.rows == N
+    assert len(list((tmp_path / "pq").glob("*.parquet"))) == min(blocks, 3)  # 3 chunks
+    assert not list((tmp_path / "pq").glob(".*"))  # no temporary file published
+    assert in_file_order(tmp_path / "pq").equals(reference)
+
+
+def test_write_sample_delta_commits_every_file_in_row_order(ray_cluster, mixed_model, reference,
+                                                            tmp_path):
+    import pyarrow.parquet as pq
+
+    from synth_ray.lakehouse.writers import delta_schema
+    from synth_ray.on_ray.writing import write_sample
+
+    target = tmp_path / "delta"
+    result = write_sample(mixed_model, rows=N, seed=21, path=target, blocks=3, actors=2)
+    table = DeltaTable(str(target))
+    assert (result.rows, result.version, table.version()) == (N, 0, 0)
+    committed = sorted(Path(u.removeprefix("file://")).resolve() for u in table.file_uris())
+    assert {p.resolve() for p in target.rglob("*.parquet")} == set(committed)
+    got = pa.concat_tables([pq.read_table(f) for f in sorted(committed, key=lambda p: p.name)])
+    assert got.equals(reference.cast(delta_schema(reference.schema)))
+    again = write_sample(mixed_model, rows=1_000, seed=5, path=target, mode="append")
+    assert (again.version, DeltaTable(str(target)).to_pyarrow_table().num_rows) == (1, N + 1_000)
+
+
+def test_write_sample_zero_rows_is_an_empty_typed_table(ray_cluster, mixed_model, tmp_path):
+    from synth_ray.on_ray.writing import write_sample
+
+    assert write_sample(mixed_model, rows=0, path=tmp_path / "pq", format="parquet").rows == 0
+    empty = synth_ray.read_table(tmp_path / "pq")
+    assert (empty.num_rows, empty.schema) == (0, mixed_model.metadata.arrow_schema)
+    with pytest.raises(synth_ray.SamplingError, match="got -1"):
+        write_sample(mixed_model, rows=-1, path=tmp_path / "neg", format="parquet")
+    assert not (tmp_path / "neg").exists()
+
+
+def test_sample_dataset_leaves_the_callers_data_context_alone(ray_cluster, mixed_model):
+    """Order is kept by the Dataset's own copy of the context, not by changing the caller's."""
+    from ray.data import DataContext
+
+    from synth_ray.on_ray.sampling import sample_dataset
+
+    caller = DataContext.get_current()
+    before = (caller.execution_options.preserve_order, caller.memory_usage_poll_interval_s)
+    caller.execution_options.preserve_order = False
+    try:
+        dataset = sample_dataset(mixed_model, rows=1_000, seed=2)
+        assert dataset.context.execution_options.preserve_order
+        assert dataset.context.memory_usage_poll_interval_s is None
+        assert DataContext.get_current().execution_options.preserve_order is False
+        assert DataContext.get_current().memory_usage_poll_interval_s == before[1]
+    finally:
+        caller.execution_options.preserve_order = before[0]

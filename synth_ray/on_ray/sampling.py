@@ -30,7 +30,7 @@ from synth_ray.sampling import check_rows, chunk_pieces, sample_chunk
 if TYPE_CHECKING:
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["ChunkSampler", "sample_dataset"]
+__all__ = ["ChunkSampler", "map_chunks", "sample_dataset"]
 
 
 class ChunkSampler:
@@ -66,11 +66,54 @@ def _check_capacity(ray: Any, *, actors: int, num_cpus: float) -> None:
         )
 
 
+def _dataset_context(ray: Any) -> Any:
+    """A copy of the current Ray Data context with sampling's settings.
+
+    A Dataset keeps the context it was built under, so these apply to this Dataset (and
+    the steps chained on it) without changing the caller's context: order preserved (the
+    Dataset equals ``sample(rows, seed)`` row for row), and no per-task memory poll
+    thread (a psutil read every second in each task; the chunks are sized, not measured).
+    """
+    context = ray.data.DataContext.get_current().copy()
+    context.execution_options.preserve_order = True
+    context.memory_usage_poll_interval_s = None
+    return context
+
+
+def map_chunks(synth: Synthesizer, fn: type, *, rows: int, seed: int, blocks: int | None,
+               actors: int, num_cpus: float, address: str | None, conditions: Conditions | None,
+               distribution: Distribution | None, batch_size: int | None = 1,
+               fn_kwargs: dict[str, Any] | None = None) -> Any:
+    """The chunk pieces of ``[0, rows)`` mapped by the callable class ``fn`` on an actor pool.
+
+    ``fn`` is :class:`ChunkSampler` or a subclass; ``fn_kwargs`` are added to its
+    constructor's keyword arguments. Returns None when ``rows`` is 0.
+    """
+    plan_conditions(synth, conditions=conditions, distribution=distribution, rows=check_rows(rows))
+    ray = ensure_ray(address=address)
+    _check_capacity(ray, actors=actors, num_cpus=num_cpus)
+    pieces = [{"chunk": c, "lo": lo, "hi": hi} for c, lo, hi in chunk_pieces(0, rows, synth.chunk_rows)]
+    if not pieces:
+        return None
+    with ray.data.DataContext.current(_dataset_context(ray)):
+        plan = ray.data.from_items(pieces, override_num_blocks=blocks or min(len(pieces), 200))
+        return plan.map_batches(
+            fn, batch_size=batch_size, batch_format="pyarrow",
+            fn_constructor_kwargs={"files": model_files(synth), "seed": seed, "conditions": conditions,
+                                   "distribution": distribution, "rows": rows, **(fn_kwargs or {})},
+            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus,
+        )
+
+
 def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int | None = None,
                    actors: int = 1, num_cpus: float = 1.0, address: str | None = None,
                    conditions: Conditions | None = None,
                    distribution: Distribution | None = None) -> Any:
     """``rows`` synthetic rows as a ``ray.data.Dataset`` (connects to Ray if needed).
+
+    Every block is put into Ray's object store and read back by whatever consumes the
+    Dataset; to write a table, :func:`synth_ray.on_ray.writing.write_sample` has the
+    actors write the files themselves, which is faster (no block crosses the store).
 
     Args:
         synth: the fitted model; its files are shipped to the actors once.
@@ -83,18 +126,11 @@ def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int 
         conditions: as :meth:`Synthesizer.sample` (checked here before any actor starts).
         distribution: as :meth:`Synthesizer.sample`.
     """
-    plan_conditions(synth, conditions=conditions, distribution=distribution, rows=check_rows(rows))
-    ray = ensure_ray(address=address)
-    _check_capacity(ray, actors=actors, num_cpus=num_cpus)
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
-    pieces = [{"chunk": c, "lo": lo, "hi": hi}
-              for c, lo, hi in chunk_pieces(0, check_rows(rows), synth.chunk_rows)]
-    if not pieces:
+    dataset = map_chunks(synth, ChunkSampler, rows=rows, seed=seed, blocks=blocks, actors=actors,
+                         num_cpus=num_cpus, address=address, conditions=conditions,
+                         distribution=distribution)
+    if dataset is None:
+        import ray
+
         return ray.data.from_arrow(synth.metadata.arrow_schema.empty_table())
-    plan = ray.data.from_items(pieces, override_num_blocks=blocks or min(len(pieces), 200))
-    return plan.map_batches(
-        ChunkSampler, batch_size=1, batch_format="pyarrow",
-        fn_constructor_kwargs={"files": model_files(synth), "seed": seed, "conditions": conditions,
-                               "distribution": distribution, "rows": rows},
-        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus,
-    )
+    return dataset
