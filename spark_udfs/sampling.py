@@ -15,7 +15,9 @@ ships it with the plan) and is loaded once per Python worker
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,9 +37,10 @@ if TYPE_CHECKING:
 
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["ChunkSampler", "sample_dataframe"]
+__all__ = ["PREFETCH_CHUNKS", "ChunkSampler", "sample_dataframe"]
 
 _MAX_DEFAULT_PARTITIONS = 200
+PREFETCH_CHUNKS = 1  # chunks made ahead of the one Spark is taking, per task
 
 
 class ChunkSampler:
@@ -58,13 +61,29 @@ class ChunkSampler:
         self.arrow_schema = arrow_schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """One chunk at a time, so a task holds one chunk's rows whatever its share."""
+        """The chunks' rows in order, the next chunk made while Spark takes the current one.
+
+        The Python worker would otherwise sit idle while its batch crosses the socket to
+        the JVM (about a fifth of the time, measured with the Gaussian copula), so one
+        thread makes chunks :data:`PREFETCH_CHUNKS` ahead; a task still holds only that
+        many chunks' rows whatever its share.
+        """
         synth = cached_model(self.files)
-        for batch in batches:
-            for chunk in batch.column(0).to_pylist():
-                keep = min(synth.chunk_rows, self.rows - chunk * synth.chunk_rows)
-                rows = sample_chunk(synth, seed=self.seed, chunk_index=chunk).slice(0, keep)
-                yield from to_spark_arrow(rows, self.arrow_schema).to_batches()
+        chunks = (chunk for batch in batches for chunk in batch.column(0).to_pylist())
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-ray-spark") as pool:
+            window: deque[Future[pa.Table]] = deque()
+            for chunk in chunks:
+                window.append(pool.submit(self._chunk, synth, chunk))
+                if len(window) > PREFETCH_CHUNKS:
+                    yield from window.popleft().result().to_batches()
+            while window:
+                yield from window.popleft().result().to_batches()
+
+    def _chunk(self, synth: Synthesizer, chunk: int) -> pa.Table:
+        """Chunk ``chunk``'s rows (cut at the sample's end) in the Arrow types Spark expects."""
+        keep = min(synth.chunk_rows, self.rows - chunk * synth.chunk_rows)
+        rows = sample_chunk(synth, seed=self.seed, chunk_index=chunk).slice(0, keep)
+        return to_spark_arrow(rows, self.arrow_schema)
 
 
 def _model(model: Synthesizer | str | Path) -> tuple[Synthesizer, dict[str, bytes]]:

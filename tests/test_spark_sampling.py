@@ -207,3 +207,21 @@ def test_importing_the_package_imports_no_spark():
             "assert not [m for m in sys.modules if m.startswith('pyspark')], 'pyspark imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_sampler_makes_chunks_ahead_in_order_and_stops_when_spark_stops_reading(model, reference):
+    """ChunkSampler alone (no Spark): chunk indices in any batching give the rows in order."""
+    from spark_udfs.sampling import ChunkSampler
+    from spark_udfs.schema import spark_target
+    from synth_ray.artifacts import model_files
+
+    sampler = ChunkSampler(files=model_files(model), seed=SEED, rows=N,
+                           arrow_schema=spark_target(model.metadata).arrow_schema)
+    indices = [pa.record_batch([pa.array(part, pa.int64())], names=["id"]) for part in ([0, 1, 2], [3], [4, 5, 6, 7])]
+    batches = list(sampler(iter(indices)))
+    assert [b.num_rows for b in batches] == [1_000] * 7 + [500]  # one batch per chunk, the last cut
+    assert pa.Table.from_batches(batches).equals(reference)
+    stream = sampler(iter(indices))
+    first = next(stream)
+    stream.close()  # Spark stops reading (a limit, a failed task): the prefetch thread is joined
+    assert first.equals(reference.slice(0, 1_000).to_batches()[0])
