@@ -52,7 +52,7 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
 
 
-def _build(venv: Path, requirements: Path, digest: str) -> None:
+def _build(venv: Path, requirements: Path, digest: str, pip_args: tuple[str, ...] = ()) -> None:
     """(Re)create the venv from scratch and install the pins.
 
     ``--clear`` rather than an in-place ``pip install``: upgrading in place
@@ -69,32 +69,45 @@ def _build(venv: Path, requirements: Path, digest: str) -> None:
         "--no-input",
         "--disable-pip-version-check",
     ]
-    subprocess.run([*pip, "-r", str(requirements)], check=True, env=_clean_env())
+    subprocess.run([*pip, *pip_args, "-r", str(requirements)], check=True, env=_clean_env())
     # Written last, atomically: an interrupted build leaves no stamp and is redone.
     tmp = venv / (STAMP_NAME + ".tmp")
     tmp.write_text(digest + "\n")
     tmp.replace(venv / STAMP_NAME)
 
 
-def ensure_bench_venv(*, root: Path | None = None) -> Path:
-    """Return the bench venv's python, building ``<root>/.bench-venv`` if needed.
+def ensure_venv(*, venv_name: str, requirements: Path, root: Path | None = None,
+                pip_args: tuple[str, ...] = ()) -> Path:
+    """Return the python of ``<root>/<venv_name>``, building it from ``requirements`` if needed.
 
-    ``root`` is the repository root (default: this checkout). The venv is
-    rebuilt only when the hash of requirements-bench.txt differs from the
-    stamp, because a build takes minutes. A file lock keeps two concurrent
-    benchmark processes from building the same venv at once.
+    The venv is rebuilt only when the hash of ``requirements`` differs from the
+    stamp, because a build takes minutes. A file lock beside the venv keeps two
+    concurrent benchmark processes from building the same venv at once. Each
+    reference tool whose pins conflict with another's gets a venv of its own
+    (mostlyai-engine needs ``psutil<6``; the SDV venv pins ``psutil==7.2.2``).
+    ``pip_args`` go to ``pip install`` (e.g. ``("--no-deps",)`` for a requirements file that
+    pins the whole closure but leaves out a package that cannot work here).
     """
-    venv = (root or REPO_ROOT).resolve() / VENV_NAME
-    digest = requirements_hash(REQUIREMENTS)
+    venv = (root or REPO_ROOT).resolve() / venv_name
+    digest = requirements_hash(requirements)
     if _is_current(venv, digest):
         return venv_python(venv)
     venv.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = venv.parent / (VENV_NAME + ".lock")
+    lock_path = venv.parent / (venv_name + ".lock")
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_current(venv, digest):  # another process may have built it meanwhile
-            _build(venv, REQUIREMENTS, digest)
+            _build(venv, requirements, digest, pip_args)
     return venv_python(venv)
+
+
+def ensure_bench_venv(*, root: Path | None = None) -> Path:
+    """Return the bench venv's python, building ``<root>/.bench-venv`` if needed.
+
+    ``root`` is the repository root (default: this checkout); the venv holds
+    requirements-bench.txt (SDV, SDMetrics, LightGBM).
+    """
+    return ensure_venv(venv_name=VENV_NAME, requirements=REQUIREMENTS, root=root)
 
 
 def parse_last_json_line(stdout: str) -> dict[str, Any]:
@@ -108,16 +121,16 @@ def parse_last_json_line(stdout: str) -> dict[str, Any]:
     return result
 
 
-def run_in_bench_venv(args: list[str], *, timeout: float | None = None) -> dict[str, Any]:
-    """Run ``sdv_side.py ARGS`` with the bench venv's python and return its JSON.
+def run_script_in_venv(python: Path, script: Path, args: list[str], *,
+                       timeout: float | None = None) -> dict[str, Any]:
+    """Run ``script ARGS`` with ``python`` (a benchmark venv's) and return its last JSON line.
 
-    A subprocess (not an import) keeps SDV out of the caller's interpreter.
-    Raises RuntimeError with the stderr tail when the script fails, and
-    subprocess.TimeoutExpired when ``timeout`` seconds pass.
+    A subprocess (not an import) keeps the reference libraries out of the
+    caller's interpreter. Raises RuntimeError with the stderr tail when the
+    script fails, and subprocess.TimeoutExpired when ``timeout`` seconds pass.
     """
-    python = ensure_bench_venv()
     proc = subprocess.run(
-        [str(python), str(SDV_SIDE), *args],
+        [str(python), str(script), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -126,9 +139,18 @@ def run_in_bench_venv(args: list[str], *, timeout: float | None = None) -> dict[
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"sdv_side.py {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+            f"{script.name} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
         )
     return parse_last_json_line(proc.stdout)
+
+
+def run_in_bench_venv(args: list[str], *, timeout: float | None = None) -> dict[str, Any]:
+    """Run ``sdv_side.py ARGS`` with the bench venv's python and return its JSON.
+
+    Raises RuntimeError with the stderr tail when the script fails, and
+    subprocess.TimeoutExpired when ``timeout`` seconds pass.
+    """
+    return run_script_in_venv(ensure_bench_venv(), SDV_SIDE, args, timeout=timeout)
 
 
 def _main(argv: list[str]) -> int:
