@@ -11,7 +11,6 @@ arguments of :meth:`ARGN.sample`. Saved as JSON settings plus safetensors arrays
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
@@ -22,7 +21,7 @@ from synth_ray.errors import DataError
 from synth_ray.models.autoregressive.conditions import build_conditions, check_temperature
 from synth_ray.models.autoregressive.network import TokenNetwork
 from synth_ray.models.autoregressive.options import ARGNOptions
-from synth_ray.models.autoregressive.sampler import sample_tokens
+from synth_ray.models.autoregressive.sampler import TokenSampler, single_threaded
 from synth_ray.models.autoregressive.table_tokens import TableTokens
 from synth_ray.models.autoregressive.trainer import TokenTrainer
 from synth_ray.models.base import Generator, check_format_version
@@ -35,11 +34,9 @@ __all__ = ["ARGN"]
 
 FORMAT_VERSION = 1
 # Rows per network pass when sampling: big enough that per-token overhead vanishes,
-# small enough that a token's activations stay within a few megabytes.
-SAMPLE_BATCH = 16_384
+# small enough that a token's hidden states and logits stay in the core's cache.
+SAMPLE_BATCH = 4096
 _PREFIX = "network/"
-# Concurrent chunks take turns in the network: each pass already uses torch's threads.
-_NETWORK_LOCK = threading.Lock()
 
 
 def _seeds(seed: int) -> dict[str, int]:
@@ -68,6 +65,7 @@ class ARGN(Generator):
         self.options = options
         self.table = table
         self.network = network.eval()
+        self.sampler = TokenSampler(self.network)
         self.history = dict(history)
 
     @classmethod
@@ -119,16 +117,16 @@ class ARGN(Generator):
         generator = generator_from_rng(rng)
         conditions = build_conditions(self.table, n, fixed=fixed, rebalance=rebalance, rng=rng)
         parts = []
-        with _NETWORK_LOCK, torch.no_grad():
+        with single_threaded(), torch.no_grad():
             for start in range(0, n, SAMPLE_BATCH):
                 stop = min(n, start + SAMPLE_BATCH)
                 fixed_tokens = known = None
                 if conditions is not None:
                     fixed_tokens = torch.from_numpy(conditions.tokens[start:stop])
                     known = torch.from_numpy(conditions.known[start:stop])
-                parts.append(sample_tokens(self.network, stop - start, generator=generator,
-                                           temperature=temperature, fixed_tokens=fixed_tokens,
-                                           known=known).numpy())
+                parts.append(self.sampler.sample(stop - start, generator=generator,
+                                                 temperature=temperature,
+                                                 fixed_tokens=fixed_tokens, known=known).numpy())
         tokens = (np.concatenate(parts) if parts
                   else np.zeros((0, self.table.n_tokens), dtype=np.int64))
         frame = self.table.decode(tokens, rng=rng)
