@@ -17,8 +17,9 @@ kept. Start-up is reported apart: the session's start, and a one-chunk job's wal
 scheduling, task launch), which is subtracted from each job, with that chunk's rows, to give
 the steady rows/s. In-process reference: ``synth_ray.sampling.iter_tables(threads=1)`` with 1
 torch thread (Spark gives each Python worker ``OMP_NUM_THREADS`` = ``spark.task.cpus`` = 1).
-The write: ``write_synthetic_table(sample_dataframe(...), format="delta")`` of ``--write-rows``
-rows, the summed PSS and RSS of the JVM and its Python workers polled every 0.5 s.
+The writes of ``--write-rows`` rows to Delta: ``write_synthetic_table(sample_dataframe(...))``
+(the JVM encodes the Parquet files) and ``write_sample`` (the Python workers write them), the
+summed PSS and RSS of the JVM and its Python workers polled every 0.5 s.
 
     flock /tmp/synth-cpu.lock .venv/bin/python benchmarks/spark_sampling_benchmark.py \\
         --model copula --rows 8000000 --write-rows 100000000
@@ -140,23 +141,33 @@ def local_rate(model: Any, *, rows: int, repeats: int, max_wait: float) -> Rate:
                 others_cores=others)
 
 
-def write_run(spark: Any, model: Any, *, rows: int, out: Path, max_wait: float) -> dict[str, Any]:
-    """``rows`` rows to a Delta table at ``out``; the executors' peak memory meanwhile."""
-    from spark_udfs import sample_dataframe, write_synthetic_table
+def write_run(spark: Any, model: Any, *, rows: int, out: Path, writer: str,
+              max_wait: float) -> dict[str, Any]:
+    """``rows`` rows to a Delta table at ``out``; the executors' peak memory meanwhile.
+
+    ``writer``: ``dataframe`` (``write_synthetic_table(sample_dataframe(...))``: the JVM
+    encodes the Parquet files) or ``files`` (``write_sample``: the Python workers do).
+    """
+    from spark_udfs import sample_dataframe, write_sample, write_synthetic_table
 
     shutil.rmtree(out, ignore_errors=True)
     partitions = max(2, rows // (model.chunk_rows * 64))
     wait_for_quiet(max_wait_s=max_wait)
     with PeakExecutorMemory() as memory, SparkCpu() as cpu:
-        written = write_synthetic_table(
-            sample_dataframe(spark, model, rows=rows, seed=SAMPLE_SEED, partitions=partitions),
-            path=out, format="delta")
+        if writer == "files":
+            written = write_sample(spark, model, rows=rows, seed=SAMPLE_SEED, path=out,
+                                   partitions=partitions)
+        else:
+            written = write_synthetic_table(
+                sample_dataframe(spark, model, rows=rows, seed=SAMPLE_SEED, partitions=partitions),
+                path=out, format="delta")
     shutil.rmtree(out, ignore_errors=True)
-    return {"rows": written.rows, "version": written.version, "partitions": partitions,
-            "seconds": round(cpu.split.wall_s, 1), **memory.report(), **cpu.split.cores()}
+    return {"writer": writer, "rows": written.rows, "version": written.version,
+            "partitions": partitions, "seconds": round(cpu.split.wall_s, 1), **memory.report(),
+            **cpu.split.per_million(rows), **cpu.split.cores()}
 
 
-def report(model: str, rates: list[Rate], write: dict[str, Any] | None) -> list[tuple[bool, str]]:
+def report(model: str, rates: list[Rate], writes: list[dict[str, Any]]) -> list[tuple[bool, str]]:
     print(f"\n| {model}: run | rows | wall s | start-up s | steady rows/s | us/row | JVM CPU us/row "
           "| Python CPU us/row | JVM cores | Python cores | others' cores |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -169,17 +180,21 @@ def report(model: str, rates: list[Rate], write: dict[str, Any] | None) -> list[
     whole_jobs = one.wall_s / two.wall_s
     cpu_cost = (one.jvm_cpu_us_per_row + one.python_cpu_us_per_row) / local.python_cpu_us_per_row
     checks = [
-        (speedup >= TARGET_SPEEDUP, f"{model}: P=2 vs P=1 >= {TARGET_SPEEDUP}x rows/s: {speedup:.2f}x "
-                                        f"(whole jobs, start-up included: {whole_jobs:.2f}x)"),
+        # Judged on whole jobs: the steady estimate takes one chunk's time out of each job, which
+        # overstates P=2 when a chunk is a large share of a partition's work (slow models).
+        (whole_jobs >= TARGET_SPEEDUP, f"{model}: P=2 vs P=1 >= {TARGET_SPEEDUP}x rows/s: {whole_jobs:.2f}x "
+                                       f"(whole jobs, start-up included; steady estimate {speedup:.2f}x)"),
         (cost <= TARGET_COST_RATIO,
          f"{model}: Spark's per-row time within 30% of in-process (P=1 vs 1 thread): "
          f"{one.us_per_row:.3f} vs {local.us_per_row:.3f} us/row ({cost:.2f}x; CPU per row, JVM + "
          f"Python worker vs in-process: {cpu_cost:.2f}x)"),
     ]
-    if write is not None:
+    for write in writes:
         print(f"\n# write: {json.dumps(write)}")
+        name = "write_sample" if write["writer"] == "files" else "write_synthetic_table(sample_dataframe)"
         checks.append((write["peak_pss_mib"] * MIB < TARGET_PEAK_BYTES,
-                       f"{model}: {write['rows']:,} rows to Delta through Spark in {write['seconds']} s "
+                       f"{model}: {write['rows']:,} rows to Delta through Spark with {name} in "
+                       f"{write['seconds']} s "
                        f"(version {write['version']}), executors' peak summed PSS (JVM + "
                        f"{write['python_workers']} Python workers) under 4 GB "
                        f"({TARGET_PEAK_BYTES / MIB:,.0f} MiB): {write['peak_pss_mib']:,} MiB "
@@ -196,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=8_000_000, help="rows per timed job")
     parser.add_argument("--repeats", type=int, default=3, help="timed jobs per setting (median)")
     parser.add_argument("--write-rows", type=int, default=0, help="also write this many rows to Delta")
+    parser.add_argument("--writers", default="dataframe,files",
+                        help="which writes of --write-rows rows: dataframe, files or both")
     parser.add_argument("--driver-memory", default="2g", help="spark.driver.memory (the local JVM)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/synth-ray-spark-bench"))
     parser.add_argument("--max-wait", type=float, default=120.0)
@@ -212,14 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = {"rows": args.rows, "repeats": args.repeats, "max_wait": args.max_wait}
     rates = [local_rate(model, **kwargs)]
     rates += [spark_rate(spark, model, partitions=p, **kwargs) for p in (1, 2)]
-    write = (write_run(spark, model, rows=args.write_rows, out=args.out, max_wait=args.max_wait)
-             if args.write_rows else None)
+    writes = [write_run(spark, model, rows=args.write_rows, out=args.out, writer=w, max_wait=args.max_wait)
+              for w in args.writers.split(",") if args.write_rows]
     spark.stop()
-    checks = report(args.model, rates, write)
+    checks = report(args.model, rates, writes)
     if args.out_json:
         args.out_json.write_text(json.dumps({
             "machine": machine, "model": args.model, "spark_startup_s": startup,
-            "rates": [asdict(r) for r in rates], "write": write,
+            "rates": [asdict(r) for r in rates], "writes": writes,
             "targets": [{"passed": p, "target": line} for p, line in checks]}, indent=2))
     return 0 if all(p for p, _ in checks) else 1
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spark_udfs.fitting import SPARK_FIT_DEFAULT_ROWS, fit_dataframe
+    from spark_udfs.sample_files import write_sample
     from spark_udfs.sampling import ChunkSampler, sample_dataframe
     from spark_udfs.schema import SparkTarget, spark_target
     from spark_udfs.session import get_spark
@@ -25,14 +26,14 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "sample_dataframe": "spark_udfs.sampling", "ChunkSampler": "spark_udfs.sampling",
     "spark_target": "spark_udfs.schema", "SparkTarget": "spark_udfs.schema",
-    "write_synthetic_table": "spark_udfs.writing",
+    "write_synthetic_table": "spark_udfs.writing", "write_sample": "spark_udfs.sample_files",
     "fit_dataframe": "spark_udfs.fitting", "SPARK_FIT_DEFAULT_ROWS": "spark_udfs.fitting",
     "get_spark": "spark_udfs.session",
 }
 
 __all__ = [
     "SPARK_FIT_DEFAULT_ROWS", "ChunkSampler", "SparkTarget", "fit_dataframe", "get_spark",
-    "sample_dataframe", "spark_target", "write_synthetic_table",
+    "sample_dataframe", "spark_target", "write_sample", "write_synthetic_table",
 ]
 
 

@@ -16,10 +16,10 @@ ships it with the plan) and is loaded once per Python worker
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 
@@ -37,10 +37,36 @@ if TYPE_CHECKING:
 
     from synth_ray.synthesizer import Synthesizer
 
-__all__ = ["PREFETCH_CHUNKS", "ChunkSampler", "sample_dataframe"]
+__all__ = ["PREFETCH_CHUNKS", "ChunkSampler", "chunk_indices", "prefetched", "sample_dataframe"]
+
+T = TypeVar("T")
 
 _MAX_DEFAULT_PARTITIONS = 200
 PREFETCH_CHUNKS = 1  # chunks made ahead of the one Spark is taking, per task
+
+
+def chunk_indices(batches: Iterator[pa.RecordBatch]) -> Iterator[int]:
+    """The chunk indices in Spark's input batches (one ``spark.range`` column), in order."""
+    return (chunk for batch in batches for chunk in batch.column(0).to_pylist())
+
+
+def prefetched(make: Callable[[int], T], chunks: Iterator[int]) -> Iterator[T]:
+    """``make(chunk)`` for each chunk in order, computed :data:`PREFETCH_CHUNKS` ahead on a thread.
+
+    A Python worker would otherwise sit idle while its last batch crosses the socket to
+    the JVM (about an eighth of the time with the Gaussian copula, measured in
+    benchmarks/RESULTS.md), or while a Parquet writer encodes it. A task holds at most
+    ``PREFETCH_CHUNKS + 1`` results whatever its share; when the consumer stops early the
+    thread finishes its current chunk and is joined.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-ray-spark") as pool:
+        window: deque[Future[T]] = deque()
+        for chunk in chunks:
+            window.append(pool.submit(make, chunk))
+            if len(window) > PREFETCH_CHUNKS:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 class ChunkSampler:
@@ -61,23 +87,10 @@ class ChunkSampler:
         self.arrow_schema = arrow_schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """The chunks' rows in order, the next chunk made while Spark takes the current one.
-
-        The Python worker would otherwise sit idle while its batch crosses the socket to
-        the JVM (about a fifth of the time, measured with the Gaussian copula), so one
-        thread makes chunks :data:`PREFETCH_CHUNKS` ahead; a task still holds only that
-        many chunks' rows whatever its share.
-        """
+        """The chunks' rows in order, the next chunk made while Spark takes the current one."""
         synth = cached_model(self.files)
-        chunks = (chunk for batch in batches for chunk in batch.column(0).to_pylist())
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-ray-spark") as pool:
-            window: deque[Future[pa.Table]] = deque()
-            for chunk in chunks:
-                window.append(pool.submit(self._chunk, synth, chunk))
-                if len(window) > PREFETCH_CHUNKS:
-                    yield from window.popleft().result().to_batches()
-            while window:
-                yield from window.popleft().result().to_batches()
+        for table in prefetched(lambda chunk: self._chunk(synth, chunk), chunk_indices(batches)):
+            yield from table.to_batches()
 
     def _chunk(self, synth: Synthesizer, chunk: int) -> pa.Table:
         """Chunk ``chunk``'s rows (cut at the sample's end) in the Arrow types Spark expects."""
@@ -86,14 +99,14 @@ class ChunkSampler:
         return to_spark_arrow(rows, self.arrow_schema)
 
 
-def _model(model: Synthesizer | str | Path) -> tuple[Synthesizer, dict[str, bytes]]:
+def model_and_files(model: Synthesizer | str | Path) -> tuple[Synthesizer, dict[str, bytes]]:
     if isinstance(model, str | Path):
         files = read_model_files(model)
         return load_model_files(files, where=repr(str(model))), files
     return model, model_files(model)
 
 
-def _partitions(spark: SparkSession, partitions: int | None, chunks: int) -> int:
+def sampling_partitions(spark: SparkSession, partitions: int | None, chunks: int) -> int:
     if partitions is not None:
         if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
             raise ConfigError(f"partitions must be a positive integer, got {partitions!r}")
@@ -141,10 +154,10 @@ def sample_dataframe(spark: SparkSession, model: Synthesizer | str | Path, *, ro
     """
     import_pyspark("Spark sampling")
     rows, seed = check_rows(rows), check_seed(seed)
-    synth, files = _model(model)
+    synth, files = model_and_files(model)
     chunks = -(-rows // synth.chunk_rows)
     large = str(spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false")).lower() == "true"
     target = spark_target(synth.metadata, requested=_requested(schema), large_strings=large)
     sampler = ChunkSampler(files=files, seed=seed, rows=rows, arrow_schema=target.arrow_schema)
-    plan = spark.range(0, chunks, 1, numPartitions=_partitions(spark, partitions, chunks))
+    plan = spark.range(0, chunks, 1, numPartitions=sampling_partitions(spark, partitions, chunks))
     return plan.mapInArrow(sampler, target.spark_schema)

@@ -47,7 +47,7 @@ _TIMESTAMP_TYPE = "spark.sql.parquet.outputTimestampType"
 _DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 
 
-def _local_path(path: str | Path) -> Path:
+def local_path(path: str | Path) -> Path:
     text = str(path)
     parsed = urlparse(text)
     if parsed.scheme == "file":
@@ -146,9 +146,9 @@ def write_synthetic_table(df: DataFrame, *, path: str | Path, format: TableForma
     if delta_writer not in ("auto", "spark", "deltalake"):
         raise InputFormatError(f"delta_writer must be 'auto', 'spark' or 'deltalake', got {delta_writer!r}")
     if fmt is TableFormat.PARQUET:
-        return _write_parquet(df, _local_path(path), mode)
+        return _write_parquet(df, local_path(path), mode)
     use_spark = delta_writer == "spark" or (delta_writer == "auto"
                                             and _delta_spark_configured(df.sparkSession))
     if use_spark:
         return _write_delta_spark(df, str(path), mode)
-    return _write_delta_commit(df, _local_path(path), mode)
+    return _write_delta_commit(df, local_path(path), mode)
