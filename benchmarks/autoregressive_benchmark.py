@@ -316,7 +316,10 @@ def _row(d: dict[str, Any], r: dict[str, Any]) -> str:
         fit += f" (300 epochs, extrapolated: {r['fit_default_s_extrapolated']:.0f})"
     copies = (f"{_fmt(r.get('exact_copies'), '.4f')} "
               f"({_fmt(r.get('holdout_exact_copies'), '.4f')})")
-    return (f"| {d['dataset']} | {r['library']} | {fit} | {r.get('epochs_run', r.get('epochs'))} "
+    epochs = r.get("epochs_run") or r.get("epochs")
+    if epochs is None and r["library"].startswith(("SDV ctgan", "SDV tvae")):
+        epochs = SDV_DEFAULT_EPOCHS
+    return (f"| {d['dataset']} | {r['library']} | {fit} | {_fmt(epochs, 'g')} "
             f"| {_fmt(r.get('speed_rows_per_s'), ',.0f')} | {_fmt(r.get('fit_peak_rss_mib'), ',.0f')} "
             f"| {r['quality_score']:.4f} | {r['column_shapes']:.4f} "
             f"| {_fmt(r.get('column_pair_trends'), '.4f')} | {r['utility']:.4f} ({d['metric']}) "
