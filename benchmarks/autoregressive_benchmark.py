@@ -57,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +285,8 @@ def run_model(name: str, dataset: str, paths: dict[str, Path], args: argparse.Na
     return result
 
 
-def compare_dataset(dataset: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def compare_dataset(dataset: str, args: argparse.Namespace, workdir: Path,
+                    save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     stem = dataset.replace("/", "_")
     paths = {"work": workdir, "train": workdir / f"{stem}_train.parquet",
              "holdout": workdir / f"{stem}_holdout.parquet"}
@@ -298,6 +300,7 @@ def compare_dataset(dataset: str, args: argparse.Namespace, workdir: Path) -> di
     models = ["argn", "copula"] + (["mostlyai"] if args.mostlyai else []) + args.sdv_models
     for name in models:
         out["runs"].append(run_model(name, dataset, paths, args, split["train_rows"]))
+        save(out)  # after every model: a late failure or a stop keeps the earlier figures
     return out
 
 
@@ -406,10 +409,11 @@ def compare(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="argn-bench-") as tmp:
         try:
             for dataset in args.datasets:
-                results.append(compare_dataset(dataset, args, Path(tmp)))
-                if args.out_json:  # after every dataset: a late failure keeps the earlier figures
-                    args.out_json.write_text(json.dumps({"results": results}, indent=1,
-                                                        default=str))
+                def save(partial: dict[str, Any]) -> None:
+                    if args.out_json:
+                        args.out_json.write_text(json.dumps({"results": [*results, partial]},
+                                                            indent=1, default=str))
+                results.append(compare_dataset(dataset, args, Path(tmp), save))
         finally:
             args.lock.release()
     print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')}; argn options {args.options}; SDV CTGAN/TVAE "
