@@ -215,3 +215,28 @@ def test_sampling_threads_do_not_change_rows_or_leak_the_thread_count(argn):
     two = argn.sample_arrow(70_000, seed=5, threads=2)
     assert one.equals(two)
     assert torch.get_num_threads() == before
+
+
+def test_an_untrained_network_is_the_product_of_the_marginals():
+    import torch
+
+    from synth_ray.models.autoregressive.network import TokenNetwork
+    from synth_ray.models.autoregressive.sampler import TokenSampler
+
+    classes = (3, 4, 2)
+    rows = torch.tensor([[0, 1, 1], [0, 3, 1], [2, 1, 0], [0, 1, 1]])
+    network = TokenNetwork(classes=classes, hidden=8, layers=1,
+                           generator=torch.Generator().manual_seed(0))
+    network.set_prior(rows)
+    sampler = TokenSampler(network.eval())
+    with torch.no_grad():
+        tokens = sampler.sample(20_000, generator=torch.Generator().manual_seed(1))
+    for t, size in enumerate(classes):
+        counts = torch.bincount(rows[:, t], minlength=size).float()
+        expected = (counts + 0.5) / (counts.sum() + 0.5 * size)
+        drawn = torch.bincount(tokens[:, t], minlength=size).float() / len(tokens)
+        torch.testing.assert_close(drawn, expected, atol=0.015, rtol=0)
+    # and the columns are drawn independently of each other
+    both = ((tokens[:, 0] == 0) & (tokens[:, 2] == 1)).float().mean()
+    share = (tokens[:, 0] == 0).float().mean() * (tokens[:, 2] == 1).float().mean()
+    assert abs(float(both - share)) < 0.015

@@ -52,9 +52,12 @@ class TokenNetwork(nn.Module):
         self.group_sizes = sorted(set(self.classes))
         self.group_tokens = [[t for t, c in enumerate(self.classes) if c == size]
                              for size in self.group_sizes]
+        # Heads start at zero: with :meth:`set_prior` the untrained network is exactly the
+        # product of the marginals, and training only ever adds dependence. (Random heads
+        # turn the random first layer into random shifts of every marginal, which early
+        # stopping on a small table keeps.)
         self.head_weights = nn.ParameterList(
-            nn.Parameter(torch.randn(len(tokens), hidden, size, generator=generator)
-                         / math.sqrt(hidden))
+            nn.Parameter(torch.zeros(len(tokens), hidden, size))
             for tokens, size in zip(self.group_tokens, self.group_sizes, strict=True))
         self.head_biases = nn.ParameterList(nn.Parameter(torch.zeros(len(tokens), size))
                                             for tokens, size in zip(self.group_tokens,

