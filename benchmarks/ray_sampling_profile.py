@@ -72,6 +72,39 @@ def busiest(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, fl
     return [f"{c:.2f} {role} {NAMES.get(pid, '')}" for c, pid, role in spent[::-1][:8]]
 
 
+class RoleCpu:
+    """Cores used per role while a ``with`` block ran, polled so short-lived actors count.
+
+    Ray ends a Dataset's actors as soon as it is consumed, before a final snapshot could
+    read them: each process's last-seen CPU time is kept from polls every ``interval_s``.
+    Processes started during the block count from zero (their start-up is part of the run).
+    """
+
+    def __init__(self, interval_s: float = 0.5) -> None:
+        import threading
+
+        self.interval_s, self.cores = interval_s, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._last.update(cpu_by_role())
+
+    def __enter__(self) -> RoleCpu:
+        self._before = cpu_by_role()
+        self._last = dict(self._before)
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(cpu_by_role())
+        self.cores = cores_by_role(self._before, self._last, time.perf_counter() - self._started)
+
+
 def cores_by_role(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
                   wall: float) -> dict[str, float]:
     cores: dict[str, float] = {}

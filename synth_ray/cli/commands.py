@@ -167,16 +167,13 @@ def _sample_on_ray(synth: Synthesizer, args: argparse.Namespace, *, rows: int,
                    fmt: TableFormat) -> WriteResult:
     from synth_ray.errors import ConfigError
     from synth_ray.on_ray.cluster import ensure_ray
-    from synth_ray.on_ray.sampling import sample_dataset
-    from synth_ray.on_ray.writing import write_dataset
+    from synth_ray.on_ray.writing import write_sample
 
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     ensure_ray(address=args.ray_address)
-    dataset = sample_dataset(synth, rows=rows, seed=args.seed, actors=args.workers,
-                             **_condition_args(args))
-    return write_dataset(dataset, schema=synth.metadata.arrow_schema, path=args.out, format=fmt,
-                         mode=args.mode)
+    return write_sample(synth, rows=rows, seed=args.seed, actors=args.workers, path=args.out,
+                        format=fmt, mode=args.mode, **_condition_args(args))
 
 
 def _condition_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -66,6 +66,18 @@ def _check_capacity(ray: Any, *, actors: int, num_cpus: float) -> None:
         )
 
 
+_CHUNKS_PER_BLOCK = 8  # ~0.25 s of copula work per task; a Parquet file of ~500k rows
+
+
+def _blocks(pieces: int, actors: int) -> int:
+    """Default input blocks: about 8 chunks each, at least 4 per actor (an even finish).
+
+    Every block is a task the driver schedules; one block per chunk cost the driver a
+    fifth of a core with the copula on 2 cores (benchmarks/RESULTS.md).
+    """
+    return min(pieces, max(4 * actors, -(-pieces // _CHUNKS_PER_BLOCK)))
+
+
 def _dataset_context(ray: Any) -> Any:
     """A copy of the current Ray Data context with sampling's settings.
 
@@ -96,7 +108,7 @@ def map_chunks(synth: Synthesizer, fn: type, *, rows: int, seed: int, blocks: in
     if not pieces:
         return None
     with ray.data.DataContext.current(_dataset_context(ray)):
-        plan = ray.data.from_items(pieces, override_num_blocks=blocks or min(len(pieces), 200))
+        plan = ray.data.from_items(pieces, override_num_blocks=blocks or _blocks(len(pieces), actors))
         return plan.map_batches(
             fn, batch_size=batch_size, batch_format="pyarrow",
             fn_constructor_kwargs={"files": model_files(synth), "seed": seed, "conditions": conditions,
@@ -119,7 +131,8 @@ def sample_dataset(synth: Synthesizer, *, rows: int, seed: int = 0, blocks: int 
         synth: the fitted model; its files are shipped to the actors once.
         rows: number of rows.
         seed: sampling seed; the same seed gives the same rows however the work is split.
-        blocks: input blocks (default: one per chunk, at most 200).
+        blocks: input blocks, each one Ray task (default: about 8 chunks each, at least 4
+            per actor, at most one per chunk).
         actors: sampling actors (each loads the model once).
         num_cpus: CPUs reserved per actor.
         address: Ray cluster address (default: ``RAY_ADDRESS`` or a local Ray).

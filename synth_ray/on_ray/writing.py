@@ -99,8 +99,8 @@ def write_sample(synth: Synthesizer, *, rows: int, path: str | Path, seed: int =
     """Sample ``rows`` rows on Ray's sampling actors, which write them as Parquet files; publish.
 
     The table holds exactly ``sample(rows, seed)``: its files, in name order, are its rows
-    in order. Each input block becomes one file (``blocks`` defaults to one per chunk, at
-    most 200). The arguments are those of
+    in order. Each input block becomes one file (``blocks``: as ``sample_dataset``, about 8
+    chunks a block by default). The arguments are those of
     :func:`~synth_ray.on_ray.sampling.sample_dataset` and :func:`write_dataset`.
     """
     from synth_ray.on_ray.chunk_files import ChunkFileWriter
